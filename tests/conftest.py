@@ -1,0 +1,23 @@
+import os, shutil, subprocess, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+SHARED_DATA = ROOT.parent/'shared'/'data'
+
+
+def run(cmd, cwd=ROOT, check=False, timeout=600, env=None, **kw):
+    "Run a command, capture its output as text."
+    e = {**os.environ, **(env or {})}
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=check, env=e, **kw)
+
+
+@pytest.fixture
+def project_copy(tmp_path):
+    "A scratch copy of the project's sources (settings, notebooks, package, tools) sharing the real .venv."
+    for name in ('settings.ini', 'nbs', 'corepreg', 'tools', '_quarto.yml'):
+        src = ROOT/name
+        (shutil.copytree(src, tmp_path/name, symlinks=True) if src.is_dir() else shutil.copy(src, tmp_path/name))
+    (tmp_path/'.venv').symlink_to(ROOT/'.venv')
+    return tmp_path
