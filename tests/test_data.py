@@ -1,0 +1,158 @@
+"Data loaders against small local folders that mimic the published layouts (no network), and real local pairs."
+import hashlib, json, zipfile
+import numpy as np, pytest, tifffile
+from skimage import transform as skt
+from conftest import SHARED_DATA
+from corepreg.data import (DataError, bundle_records, cytological_pairs, histological_pairs, make_eval_set,
+                           synthetic_pair, uwloci_pairs, zenodo_fetch, Pair)
+from corepreg.transforms import RigidTransform, warp
+
+
+def _record(tmp_path, record, files, corrupt=None):
+    "A local folder that mimics the Zenodo API: records/<id>.json with file links and MD5 checksums."
+    api = tmp_path/'api'; (api/'records').mkdir(parents=True, exist_ok=True)
+    store = tmp_path/'store'; store.mkdir(exist_ok=True)
+    entries = []
+    for key, data in files.items():
+        (store/key).write_bytes(data)
+        md5 = hashlib.md5(data if key != corrupt else b'something else').hexdigest()
+        entries.append({'key': key, 'size': len(data), 'checksum': f'md5:{md5}', 'links': {'self': f'file://{store/key}'}})
+    (api/'records'/f'{record}.json').write_text(json.dumps({'id': record, 'files': entries}))
+    return str(api)
+
+
+def _zip(files):
+    import io
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, 'w') as z:
+        for name, data in files.items(): z.writestr(name, data)
+    return buf.getvalue()
+
+
+def _tif(img):
+    import io
+    buf = io.BytesIO(); tifffile.imwrite(buf, img); return buf.getvalue()
+
+
+def test_zenodo_fetch_verifies_and_unpacks(tmp_path):
+    rng = np.random.default_rng(0)
+    img = lambda: (rng.random((40, 40)) * 255).astype(np.uint8)
+    files = {f'HighRes_Splits/WSI/test/core{i}_{m}.tif': _tif(img()) for i in range(2) for m in ('SHG', 'BF')}
+    api = _record(tmp_path, 4550300, {'HighRes_Splits.zip': _zip(files)})
+    dest = zenodo_fetch(4550300, cache=tmp_path/'cache', api=api, progress=False)
+    pairs = histological_pairs(dest, split='test')
+    assert [p.name for p in pairs] == ['core0', 'core1']
+    assert pairs[0].a.dtype == np.float32 and pairs[0].a.shape == (40, 40)
+    # log(1+x) on SHG: A is not a linear rescaling of the file's values
+    raw = tifffile.imread(dest/'HighRes_Splits/WSI/test/core0_SHG.tif').astype(float)
+    expected = np.log1p(raw); expected = (expected - expected.min()) / np.ptp(expected)
+    np.testing.assert_allclose(pairs[0].a, expected, atol=1e-6)
+    # a second fetch uses the cache (the source may vanish)
+    for p in (tmp_path/'store').iterdir(): p.unlink()
+    assert zenodo_fetch(4550300, cache=tmp_path/'cache', api=api, progress=False) == dest
+
+
+def test_zenodo_bad_checksum_leaves_no_file(tmp_path):
+    api = _record(tmp_path, 123, {'data.bin': b'payload'}, corrupt='data.bin')
+    with pytest.raises(DataError, match=r'record 123, file data.bin'):
+        zenodo_fetch(123, cache=tmp_path/'cache', api=api, progress=False)
+    assert not (tmp_path/'cache'/'zenodo-123'/'data.bin').exists()
+
+
+def test_zenodo_offline_or_missing_metadata_is_a_clear_error(tmp_path):
+    with pytest.raises(DataError, match='cannot read the metadata of Zenodo record 999.*offline'):
+        zenodo_fetch(999, cache=tmp_path/'cache', api=str(tmp_path/'nowhere'), progress=False)
+
+
+def test_zenodo_missing_file_is_a_clear_error(tmp_path):
+    api = _record(tmp_path, 7, {'a.bin': b'x'})
+    (tmp_path/'store'/'a.bin').unlink()
+    with pytest.raises(DataError, match='record 7, file a.bin: download failed'):
+        zenodo_fetch(7, cache=tmp_path/'cache', api=api, progress=False)
+    assert not any((tmp_path/'cache').rglob('a.bin'))
+
+
+def test_histological_missing_modality(tmp_path):
+    d = tmp_path/'HighRes_Splits'/'WSI'/'test'; d.mkdir(parents=True)
+    tifffile.imwrite(d/'c1_SHG.tif', np.eye(8, dtype=np.uint8))
+    with pytest.raises(DataError, match=r"cores missing one modality: \['c1'\]"):
+        histological_pairs(tmp_path)
+
+
+def test_cytological_stacks_folds_and_tiles(tmp_path):
+    rng = np.random.default_rng(0)
+    for line in ('DU145', 'PNT1A', 'LNCaP'):
+        for kind in ('GREEN', 'QPI'):
+            stack = (rng.random((61, 600, 600)) * 65535).astype(np.uint16)
+            tifffile.imwrite(tmp_path/f'{kind}_{line}_do_1.tif', stack)
+    test = cytological_pairs(tmp_path, fold=2, split='test')
+    train = cytological_pairs(tmp_path, fold=2, split='train')
+    assert {p.meta['cell_line'] for p in test} == {'PNT1A'}
+    assert {p.meta['cell_line'] for p in train} == {'DU145', 'LNCaP'}
+    assert len(test) == 5 * 4 and test[0].a.shape == (300, 300)     # frames 0,15,..,60 × 2×2 tiles
+    assert test[0].name == 'PNT1A_do_1_f00_01_01'
+    # the tile is the top-left quarter of the last frame
+    last = tifffile.imread(tmp_path/'GREEN_PNT1A_do_1.tif')[-1][:300, :300].astype(float)
+    np.testing.assert_allclose(test[0].a, (last - last.min()) / np.ptp(last), atol=1e-6)
+    with pytest.raises(DataError, match='fold must be one of'):
+        cytological_pairs(tmp_path, fold=4)
+
+
+def _multiregeval_patch(img, angle_deg, tx, ty, o, w):
+    "The bundle's own recipe: skimage warp of the whole image by the centred transform, then a central crop."
+    c = np.array(img.shape[:2]) / 2. - 0.5
+    tform = (skt.SimilarityTransform(translation=(tx, ty)) + skt.SimilarityTransform(translation=-c)
+             + skt.SimilarityTransform(rotation=np.deg2rad(angle_deg)) + skt.SimilarityTransform(translation=c))
+    moved = skt.warp(img, tform, preserve_range=True)
+    return img[o:o+w, o:o+w], moved[o:o+w, o:o+w]
+
+
+def test_bundle_transform_matches_the_bundle_recipe(tmp_path):
+    pair = synthetic_pair(400, seed=3)
+    w, o = 200, 100
+    rows = []
+    base = tmp_path/'Eliceiri_patches'/'patch_tlevel3'
+    for m in ('A', 'B'): (base/m/'test').mkdir(parents=True)
+    for i, (ang, tx, ty) in enumerate([(12.0, 45.0, -50.0), (-14.0, -41.0, 44.0)]):
+        name = f'core{i}'
+        for m, img in (('A', pair.a), ('B', pair.b)):
+            ref, trans = _multiregeval_patch(img * 255, ang, tx, ty, o, w)
+            tifffile.imwrite(base/m/'test'/f'{name}_R.tif', np.round(ref).astype(np.uint8))
+            tifffile.imwrite(base/m/'test'/f'{name}_T.tif', np.round(trans).astype(np.uint8))
+        rows.append(f'{name},{tx},{ty},{ang},{np.deg2rad(ang)}')
+    (base/'info_test.csv').write_text('Filename,Tx,Ty,AngleDegree,AngleRad\n' + '\n'.join(rows) + '\n')
+    recs = bundle_records(tmp_path, 'Eliceiri', levels=(3,))
+    assert len(recs) == 2 and recs[0].level == 3
+    for r in recs:
+        # our convention: moving(T(p)) = fixed(p), checked on the interior of the patch in both modalities
+        for fixed, moving in ((r.fixed, r.moving_a), (r.fixed_b, r.moving)):
+            expect = warp(fixed, r.transform, mode='constant', cval=np.nan)
+            ok = np.isfinite(expect); ok[:3] = ok[-3:] = False; ok[:, :3] = ok[:, -3:] = False
+            assert ok.mean() > 0.3
+            assert np.median(np.abs(moving[ok] - expect[ok])) < 0.01
+
+
+def test_make_eval_set_no_empty_borders_on_large_images():
+    pair = synthetic_pair(400, seed=1)
+    for r in make_eval_set([pair], patch=200, seed=0):
+        # the moving patch comes from real image content (the image reaches 100 px beyond the patch)
+        assert r.moving.std() > 0.05
+        assert np.abs(r.transform.tx) < 4 * 7 * 200 / 300 + 1e-9
+
+
+def test_image_smaller_than_patch():
+    with pytest.raises(DataError, match=r'smaller than the patch size 300'):
+        make_eval_set([synthetic_pair(128, 0)], patch=300)
+
+
+def test_mismatched_pair_shapes():
+    with pytest.raises(DataError, match='modality A is .* but modality B is'):
+        Pair(np.eye(8, dtype=np.float32), np.eye(9, dtype=np.float32), 'odd')
+
+
+@pytest.mark.skipif(not (SHARED_DATA/'uwloci-shg-he').exists(), reason='shared/data/uwloci-shg-he is not on this machine')
+def test_uwloci_real_pairs():
+    pairs = uwloci_pairs(SHARED_DATA)
+    assert len(pairs) == 20
+    assert all(p.a.shape == (512, 512) and p.a.dtype == np.float32 for p in pairs)
+    assert all(0 <= p.a.min() and p.a.max() <= 1 for p in pairs)
