@@ -1,0 +1,50 @@
+"""Benchmarks for issue 6: monomodal ground truth (40 pairs per level) and seconds per pair for each back-end.
+
+Usage: python benchmarks/bench_register.py [--pairs 40] [--out benchmarks/results_register.json]
+"""
+import argparse, json, os, platform, sys, time
+from pathlib import Path
+import numpy as np, pandas as pd
+from skimage import data as skdata
+from corepreg.data import Pair, make_eval_set, synthetic_pair, synthetic_pairs
+from corepreg.evaluate import evaluate, summary
+
+HERE = Path(__file__).resolve().parent
+
+
+def crops(img, n, size, seed=0):
+    rng = np.random.default_rng(seed); h, w = img.shape; out = []
+    for i in range(n):
+        y, x = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)
+        c = img[y:y+size, x:x+size].astype(np.float32); c = (c - c.min()) / (c.max() - c.min())
+        out.append(Pair(c, c.copy(), f'crop{i}'))
+    return out
+
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--pairs', type=int, default=40)
+    ap.add_argument('--timing-pairs', type=int, default=5)
+    ap.add_argument('--out', default=str(HERE/'results_register.json'))
+    a = ap.parse_args()
+    t0 = time.time()
+    res = {'machine': f"{platform.machine()}, {os.cpu_count()} cores", 'monomodal': {}, 'timing': {}}
+    images = {'camera': skdata.camera(), 'cell': skdata.cell(), 'synthetic-A': synthetic_pair(700, 11).a}
+    for name, img in images.items():   # 300-px crops, 240-px patches (protocol step 7·240/300 = 5.6 px)
+        recs = make_eval_set(crops(img, a.pairs, 300, seed=1), patch=240, seed=3)
+        for method in ('sift', 'fftmi', 'ssd', 'mi'):
+            sub = recs if method != 'mi' else [r for i, r in enumerate(recs) if (i // 4) < max(10, a.pairs // 4)]
+            df = evaluate(sub, method, progress=False)
+            s = summary(df).iloc[0].to_dict()
+            res['monomodal'][f'{name}/{method}'] = {k: float(v) for k, v in s.items()}
+            print(name, method, {k: round(float(v), 3) for k, v in s.items()}, flush=True)
+    for width in (300, 834):           # multimodal synthetic pairs; seconds per pair, success beside
+        pairs = synthetic_pairs(a.timing_pairs, width + 120, seed=9)
+        recs = make_eval_set(pairs, patch=width, levels=(2,), seed=4)
+        for method in ('sift', 'fftmi', 'ssd', 'mi'):
+            df = evaluate(recs, method, progress=False)
+            res['timing'][f'{width}/{method}'] = {'median_seconds': float(df['seconds'].median()),
+                                                  'success_rate': float(df['success'].mean()), 'n': len(df)}
+            print(width, method, res['timing'][f'{width}/{method}'], flush=True)
+    res['wall_s'] = time.time() - t0
+    Path(a.out).write_text(json.dumps(res, indent=2))
