@@ -36,6 +36,11 @@ def translate(nb:dict) -> tuple[dict, dict]:
             cells.append({'cell_type': 'markdown', 'metadata': {}, 'id': cell.get('id', 'fm'),
                           'source': f'<h1 class="title">{title}</h1>\n\n<p class="subtitle">{desc}</p>'})
             continue
+        for o in cell.get('outputs', []):             # Pandoc link attributes that nbconvert's markdown shows literally
+            md = o.get('data', {}).get('text/markdown')
+            if md is not None:
+                md = ''.join(md) if isinstance(md, list) else md
+                o['data']['text/markdown'] = re.sub(r'\)\{target="_blank"[^}]*\}', ')', md)
         if cell['cell_type'] == 'code':
             lines = src.split('\n')
             directives = [l for l in lines if l.startswith('#|')]
@@ -49,7 +54,7 @@ def translate(nb:dict) -> tuple[dict, dict]:
 
 
 def sidebar(pages:list[tuple[str, str]], current:str, site_title:str) -> str:
-    items = '\n'.join(f'<li class="{"active" if href == current else ""}"><a href="{href}">{html.escape(t)}</a></li>'
+    items = '\n'.join(f'<li class="{"active" if href == current else ""}"><a href="{href}">{html.escape(t.replace("`", ""))}</a></li>'
                       for href, t in pages)
     return (f'<nav class="corepreg-sidebar"><a class="site-title" href="index.html">{html.escape(site_title)}</a>'
             f'<ul>{items}</ul></nav>')
