@@ -6,19 +6,12 @@ import argparse, json, os, platform, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd
 from skimage import data as skdata
-from corepreg.data import Pair, make_eval_set, synthetic_pair, synthetic_pairs
+from corepreg.data import image_crops, make_eval_set, synthetic_pair, synthetic_pairs
 from corepreg.evaluate import evaluate, summary
 
 HERE = Path(__file__).resolve().parent
 
 
-def crops(img, n, size, seed=0):
-    rng = np.random.default_rng(seed); h, w = img.shape; out = []
-    for i in range(n):
-        y, x = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)
-        c = img[y:y+size, x:x+size].astype(np.float32); c = (c - c.min()) / (c.max() - c.min())
-        out.append(Pair(c, c.copy(), f'crop{i}'))
-    return out
 
 
 if __name__ == '__main__':
@@ -31,7 +24,7 @@ if __name__ == '__main__':
     res = {'machine': f"{platform.machine()}, {os.cpu_count()} cores", 'monomodal': {}, 'timing': {}}
     images = {'camera': skdata.camera(), 'cell': skdata.cell(), 'synthetic-A': synthetic_pair(700, 11).a}
     for name, img in images.items():   # 300-px crops, 240-px patches (protocol step 7·240/300 = 5.6 px)
-        recs = make_eval_set(crops(img, a.pairs, 300, seed=1), patch=240, seed=3)
+        recs = make_eval_set(image_crops(img, a.pairs, 300, seed=1), patch=240, seed=3)
         for method in ('sift', 'fftmi', 'ssd', 'mi'):
             sub = recs if method != 'mi' else [r for i, r in enumerate(recs) if (i // 4) < max(10, a.pairs // 4)]
             df = evaluate(sub, method, progress=False)

@@ -46,7 +46,8 @@ def raw_baselines(out, preset:str='quick', datasets=DATASETS, methods=('fftmi', 
     rows, records = [], []
     for ds in datasets:
         p = PRESETS[preset]
-        recs = make_eval_set(eval_pairs(ds, preset), patch=min(p['patch'], min(eval_pairs(ds, preset)[0].shape)), seed=seed)
+        pairs = eval_pairs(ds, preset)
+        recs = make_eval_set(pairs, patch=min(p['patch'], min(pairs[0].shape)), seed=seed)
         for m in methods:
             df = evaluate(recs, m, progress=progress).assign(dataset=ds)
             records.append(df)

@@ -6,8 +6,8 @@
 __all__ = ['IMAGE_SUFFIXES', 'SHARED_DATA', 'ZENODO_API', 'RECORDS', 'CELL_LINES', 'DataError', 'Pair', 'check_image', 'to_unit',
            'to_gray', 'read_image', 'ihc_pair', 'synthetic_pair', 'synthetic_pairs', 'folder_pairs', 'uwloci_pairs',
            'data_cache', 'zenodo_files', 'zenodo_fetch', 'histological_pairs', 'cytological_pairs', 'EvalRecord',
-           'bundle_transform', 'bundle_records', 'PatchDataset', 'level_step', 'sample_transform', 'make_eval_set',
-           'save_eval_set', 'load_eval_set']
+           'bundle_transform', 'bundle_records', 'image_crops', 'PatchDataset', 'level_step', 'sample_transform',
+           'make_eval_set', 'save_eval_set', 'load_eval_set']
 
 # %% ../nbs/02_data.ipynb #de681124
 import csv, dataclasses, io, json, math, os, shutil
@@ -243,8 +243,7 @@ def zenodo_fetch(record:int, cache=None, api:str=ZENODO_API, only:Sequence[str]|
                            processor=pooch.Unzip(extract_dir='.') if is_zip else None)
         except ValueError as e:
             raise DataError(f"Zenodo record {record}, file {f['key']}: {e}") from None
-        except (OSError, Exception) as e:
-            if isinstance(e, DataError): raise
+        except Exception as e:
             raise DataError(f"Zenodo record {record}, file {f['key']}: download failed ({type(e).__name__}: {e}); "
                             "offline? nothing partial was kept") from None
     return dest
@@ -307,8 +306,9 @@ def cytological_pairs(root, fold:int=1, split:str='test') -> list[Pair]:
         line = ident.split('_')[0]
         if line not in CELL_LINES.values(): raise DataError(f"{ident}: unknown cell line {line!r}; expected one of {list(CELL_LINES.values())}")
         if (line == held_out) != (split == 'test'): continue
+        tiles_q = _tiles(fq)
         for (i, j), ta in _tiles(fa).items():
-            tq = _tiles(fq)[(i, j)]
+            tq = tiles_q[(i, j)]
             pairs.append(Pair(to_unit(ta, name=f'{ident} GREEN'), to_unit(tq, name=f'{ident} QPI'), f'{ident}_{i+1:02d}_{j+1:02d}',
                               {'dataset': 'cytological', 'fold': fold, 'cell_line': line, 'split': split}))
     return pairs
@@ -354,6 +354,16 @@ def bundle_records(root, dataset:str='Eliceiri', fold:int|None=None, levels=(1, 
             imgs = {k_: (v.astype(np.float32) if v is not None else None) for k_, v in imgs.items()}
             out.append(EvalRecord(name, k, imgs['fixed'], imgs['moving'], bundle_transform(angle, tx, ty, imgs['fixed'].shape),
                                   imgs['fixed_b'], imgs['moving_a'], {'dataset': dataset, 'fold': fold, 'source': str(d)}))
+    return out
+
+# %% ../nbs/02_data.ipynb #cropsex1
+def image_crops(img:np.ndarray, n:int, size:int, seed:int=0) -> list[Pair]:
+    "`n` random `size`×`size` crops of one image, each scaled to [0, 1], as pairs with modality A = modality B."
+    rng = np.random.default_rng(seed); h, w = img.shape; out = []
+    for i in range(n):
+        y, x = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)
+        c = to_unit(img[y:y+size, x:x+size], name=f'crop {i}')
+        out.append(Pair(c, c.copy(), f'crop{i}'))
     return out
 
 # %% ../nbs/02_data.ipynb #902591b5

@@ -21,8 +21,6 @@ class Registration(RigidTransform):
     failed: bool = False
     message: str = ''
 
-    def transform(self) -> RigidTransform: return RigidTransform(self.angle, self.tx, self.ty, self.cx, self.cy)
-
 # %% ../nbs/08_register.ipynb #476f806b
 def _result(T:RigidTransform, t0:float, failed:bool=False, message:str='') -> Registration:
     return Registration(T.angle, T.tx, T.ty, T.cx, T.cy, time.perf_counter() - t0, failed, message)

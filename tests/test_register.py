@@ -1,26 +1,19 @@
 "Registration against known transforms: monomodal ground truth, convention, failures as results."
 import numpy as np, pytest
 from skimage import data as skdata
-from corepreg.data import Pair, make_eval_set, synthetic_pair
+from corepreg.data import Pair, image_crops, make_eval_set, synthetic_pair
 from corepreg.evaluate import corner_error, evaluate, success_rate, summary, fold_summary
 from corepreg.register import register
 from corepreg.transforms import RigidTransform, warp
 
 
-def crops(img, n, size, seed=0):
-    rng = np.random.default_rng(seed); h, w = img.shape; out = []
-    for i in range(n):
-        y, x = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)
-        c = img[y:y+size, x:x+size].astype(np.float32); c = (c - c.min()) / (c.max() - c.min())
-        out.append(Pair(c, c.copy(), f'crop{i}'))
-    return out
 
 
 @pytest.mark.parametrize('image', ['camera', 'cell', 'synthetic'])
 def test_monomodal_ground_truth(image):
     img = synthetic_pair(400, 11).a if image == 'synthetic' else getattr(skdata, image)()
     size = 300 if image == 'cell' else 220      # cell has flat background: larger patches hold enough texture
-    recs = make_eval_set(crops(img, 3, size, seed=1), patch=size - 60, seed=3)   # 3 pairs × 4 levels
+    recs = make_eval_set(image_crops(img, 3, size, seed=1), patch=size - 60, seed=3)   # 3 pairs × 4 levels
     for method in ('sift', 'fftmi', 'ssd'):
         res = evaluate(recs, method, progress=False)
         assert res['success'].mean() >= 0.9, (method, res[['level', 'error', 'message']])

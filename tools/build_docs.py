@@ -73,12 +73,12 @@ def fallback():
     translated = {}
     for p in nbs: translated[p] = translate(json.loads(p.read_text()))
     pages = [(page_name(p), (m.get('title') or p.stem)) for p, (_, m) in translated.items()]
-    exporter = HTMLExporter(template_name='lab', exclude_input_prompt=True, exclude_output_prompt=True)
-    exporter.register_preprocessor('nbconvert.preprocessors.TagRemovePreprocessor', enabled=True)
-    exporter.config.TagRemovePreprocessor.remove_input_tags = {'remove_input'}
-    exporter.config.TagRemovePreprocessor.remove_cell_tags = {'remove_cell'}
-    exporter = HTMLExporter(config=exporter.config, template_name='lab',
-                            exclude_input_prompt=True, exclude_output_prompt=True)
+    from traitlets.config import Config
+    c = Config()
+    c.TagRemovePreprocessor.enabled = True
+    c.TagRemovePreprocessor.remove_input_tags = {'remove_input'}
+    c.TagRemovePreprocessor.remove_cell_tags = {'remove_cell'}
+    exporter = HTMLExporter(config=c, template_name='lab', exclude_input_prompt=True, exclude_output_prompt=True)
     if DOCS.exists(): shutil.rmtree(DOCS)
     DOCS.mkdir()
     css = ROOT/'nbs'/'styles.css'
@@ -92,8 +92,7 @@ def fallback():
                       + '<div class="corepreg-page">', body, count=1)
         body = body.replace('</body>', '</div></body>')
         (DOCS/name).write_text(body, encoding='utf-8')
-        for asset in (ROOT/'nbs'/'images',):
-            if asset.exists(): shutil.copytree(asset, DOCS/asset.name, dirs_exist_ok=True)
+    if (ROOT/'nbs'/'images').exists(): shutil.copytree(ROOT/'nbs'/'images', DOCS/'images', dirs_exist_ok=True)
     print(f'wrote {len(translated)} pages to {DOCS.relative_to(ROOT)}/ (nbconvert fallback; Quarto is not installed)')
 
 
