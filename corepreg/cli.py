@@ -15,6 +15,8 @@ from .core import atomic_write, get_device, save_json
 from .data import Pair, ihc_pair, make_eval_set, synthetic_pairs
 from .evaluate import evaluate, plot_success, summary
 from .register import METHODS
+from .train import add_train_parser
+from .infer import add_infer_parser
 
 # %% ../nbs/11_study.ipynb #014b8422
 PRESETS = {'quick': dict(synthetic_pairs=6, synthetic_size=300, ihc_tiles=2, patch=200),
@@ -112,6 +114,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--methods', default='fftmi,mi,sift,ssd', help=f'comma-separated, from {sorted(METHODS)}')
     s.add_argument('--out', default='runs/study-quick')
     s.set_defaults(func=_study)
+    add_train_parser(sub); add_infer_parser(sub)
     return p
 
 # %% ../nbs/11_study.ipynb #32415fad

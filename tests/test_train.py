@@ -1,0 +1,124 @@
+"""Trainer faults that need real processes: kill -9 and resume, a kill in the middle of a checkpoint write,
+a 2-process torchrun (gloo) run, and the command line's errors."""
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+from unittest import mock
+
+import pytest
+import torch
+
+from conftest import ROOT, VENV_BIN, run
+from corepreg.train import (CHECKPOINT, PREVIOUS, TRAIN_PRESETS, CheckpointError, load_checkpoint, read_log,
+                            save_checkpoint, train)
+
+SMALL = ['--preset', 'quick', '--patch', '32', '--batch', '4', '--n-pairs', '2', '--image-size', '96']
+CORE = str(VENV_BIN/'corepreg')
+
+
+def _weights(run_dir):
+    return load_checkpoint(Path(run_dir)/CHECKPOINT)['models']
+
+
+def test_kill_9_then_resume(tmp_path):
+    "A run killed with SIGKILL continues from its last checkpoint and ends where an unkilled run ends."
+    out = tmp_path/'killed'
+    cmd = [CORE, 'train', *SMALL, '--steps', '120', '--checkpoint-every', '10', '--out', str(out)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if len(read_log(out)) >= 25 or proc.poll() is not None: break
+        time.sleep(0.05)
+    assert proc.poll() is None, f"the run ended before it could be killed: {proc.communicate()}"
+    os.kill(proc.pid, signal.SIGKILL); proc.wait()
+    killed_at = len(read_log(out))
+    assert 25 <= killed_at < 120
+    ck = load_checkpoint(out/CHECKPOINT)['step']
+    assert ck % 10 == 0 and ck <= killed_at
+    r = run([CORE, 'train', '--resume', str(out)], timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert 'at step 120/120' in r.stdout
+    steps = [rec['step'] for rec in read_log(out)]
+    assert steps == list(range(1, 121)), "every step logged exactly once"
+    # the same config, never killed, ends with the same weights and losses
+    ref = tmp_path/'straight'
+    r = run([CORE, 'train', *SMALL, '--steps', '120', '--checkpoint-every', '10', '--out', str(ref)], timeout=600)
+    assert r.returncode == 0, r.stderr
+    a, b = _weights(out), _weights(ref)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [x['total'] for x in read_log(out)] == [x['total'] for x in read_log(ref)]
+
+
+def test_kill_during_checkpoint_write_keeps_previous(tmp_path):
+    "A process dying half-way through writing a checkpoint leaves the previous one loadable."
+    cfg = TRAIN_PRESETS['quick'].replace(steps=4, checkpoint_every=2, patch=32, batch=4, n_pairs=2, image_size=96)
+    train(cfg, tmp_path, progress=False)
+    good = load_checkpoint(tmp_path/CHECKPOINT)
+    real_save = torch.save
+    def dies_half_way(obj, f, *a, **k):
+        f.write(b'PK\x03\x04 half a checkpoint'); f.flush()
+        raise KeyboardInterrupt('killed mid-write')
+    with mock.patch.object(torch, 'save', dies_half_way), pytest.raises(KeyboardInterrupt):
+        save_checkpoint(tmp_path, {**good, 'step': 99})
+    assert load_checkpoint(tmp_path/CHECKPOINT)['step'] == 4
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith('.')], "no temporary file left behind"
+    # a truncated newest checkpoint: clear error naming it; resuming falls back to the previous one
+    data = (tmp_path/CHECKPOINT).read_bytes(); (tmp_path/CHECKPOINT).write_bytes(data[:100])
+    with pytest.raises(CheckpointError, match='checkpoint.pt: cannot be read'):
+        load_checkpoint(tmp_path/CHECKPOINT)
+    assert load_checkpoint(tmp_path/PREVIOUS)['step'] == 2
+    with pytest.warns(UserWarning, match='trying the previous checkpoint'):
+        s = train(cfg, tmp_path, progress=False)
+    assert s['step'] == 4 and load_checkpoint(tmp_path/CHECKPOINT)['step'] == 4
+
+
+def test_torchrun_two_processes_gloo(tmp_path):
+    "torchrun with 2 CPU processes: DDP over gloo trains, rank 0 alone writes one log and one checkpoint."
+    out = tmp_path/'ddp'
+    cmd = [str(VENV_BIN/'torchrun'), '--standalone', '--nproc_per_node=2', '--no-python', CORE, 'train', *SMALL,
+           '--steps', '6', '--checkpoint-every', '6', '--out', str(out)]
+    r = run(cmd, timeout=300, env={'OMP_NUM_THREADS': '1'})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count('at step 6/6') == 2 and '2 process(es)' in r.stdout
+    assert [x['step'] for x in read_log(out)] == list(range(1, 7))
+    assert sorted(p.name for p in out.iterdir()) == ['checkpoint.pt', 'config.json', 'log.jsonl']
+    state = load_checkpoint(out/CHECKPOINT)
+    assert state['step'] == 6
+    # the two processes saw different patches: one process with the same seed gives other losses
+    single = tmp_path/'single'
+    r = run([CORE, 'train', *SMALL, '--steps', '6', '--checkpoint-every', '6', '--out', str(single)], timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert [x['total'] for x in read_log(out)] != [x['total'] for x in read_log(single)]
+
+
+def test_cli_errors(tmp_path):
+    r = run([CORE, 'train', '--critic', 'dot', '--out', str(tmp_path/'x')])
+    assert r.returncode != 0 and "invalid choice: 'dot'" in r.stderr
+    r = run([CORE, 'train', '--resume', str(tmp_path/'nothing')])
+    assert r.returncode != 0 and 'not a training run (no config.json)' in r.stderr
+    r = run([CORE, 'train', *SMALL, '--steps', '2', '--out', str(tmp_path/'r')])
+    assert r.returncode == 0, r.stderr
+    r = run([CORE, 'train', *SMALL, '--steps', '2', '--critic', 'cosine', '--out', str(tmp_path/'r')])
+    assert r.returncode != 0 and "belongs to another config (critic: 'mse' there, 'cosine' now)" in r.stderr
+    (tmp_path/'r'/'config.json').write_text(json.dumps({**json.loads((tmp_path/'r'/'config.json').read_text()), 'colour': 1}))
+    r = run([CORE, 'train', '--resume', str(tmp_path/'r')])
+    assert r.returncode != 0 and "unknown field(s) ['colour']" in r.stderr and 'config.json' in r.stderr
+
+
+def test_infer_cli(tmp_path):
+    "corepreg infer writes an 8-bit PNG and a float TIFF per image, the same as the Python call."
+    import numpy as np, tifffile
+    from skimage import io as skio
+    from corepreg.infer import Representer
+    run_dir = tmp_path/'run'
+    assert run([CORE, 'train', *SMALL, '--steps', '2', '--out', str(run_dir)]).returncode == 0
+    img = (np.random.default_rng(0).random((70, 90)) * 255).astype(np.uint8)
+    skio.imsave(tmp_path/'pic.png', img, check_contrast=False)
+    r = run([CORE, 'infer', '--run', str(run_dir), '--modality', 'B', str(tmp_path/'pic.png'), '--out', str(tmp_path/'c')])
+    assert r.returncode == 0, r.stderr
+    u8, f32 = skio.imread(tmp_path/'c'/'pic_comir.png'), tifffile.imread(tmp_path/'c'/'pic_comir.tif')
+    assert u8.dtype == np.uint8 and u8.shape == (70, 90) and f32.shape == (70, 90)
+    from corepreg.data import read_image
+    expect = Representer(run_dir).float(read_image(tmp_path/'pic.png'), 'B')
+    np.testing.assert_allclose(f32, expect, atol=1e-5)
+    r = run([CORE, 'infer', '--run', str(tmp_path/'nope'), '--modality', 'A', str(tmp_path/'pic.png'), '--out', str(tmp_path/'c')])
+    assert r.returncode != 0 and 'no such checkpoint' in r.stderr
