@@ -19,10 +19,14 @@ if __name__ == '__main__':
     ap.add_argument('--pairs', type=int, default=40)
     ap.add_argument('--timing-pairs', type=int, default=5)
     ap.add_argument('--out', default=str(HERE/'results_register.json'))
+    ap.add_argument('--only', choices=('monomodal', 'timing'), help='run one part; the other is kept from --out')
     a = ap.parse_args()
     t0 = time.time()
     res = {'machine': f"{platform.machine()}, {os.cpu_count()} cores", 'monomodal': {}, 'timing': {}}
-    images = {'camera': skdata.camera(), 'cell': skdata.cell(), 'synthetic-A': synthetic_pair(700, 11).a}
+    if a.only and Path(a.out).exists():
+        res = {**json.loads(Path(a.out).read_text()), 'machine': res['machine']}
+        res[a.only] = {}
+    images = {} if a.only == 'timing' else {'camera': skdata.camera(), 'cell': skdata.cell(), 'synthetic-A': synthetic_pair(700, 11).a}
     for name, img in images.items():   # 300-px crops, 240-px patches (protocol step 7·240/300 = 5.6 px)
         recs = make_eval_set(image_crops(img, a.pairs, 300, seed=1), patch=240, seed=3)
         for method in ('sift', 'fftmi', 'ssd', 'mi'):
@@ -31,7 +35,7 @@ if __name__ == '__main__':
             s = summary(df).iloc[0].to_dict()
             res['monomodal'][f'{name}/{method}'] = {k: float(v) for k, v in s.items()}
             print(name, method, {k: round(float(v), 3) for k, v in s.items()}, flush=True)
-    for width in (300, 834):           # multimodal synthetic pairs; seconds per pair, success beside
+    for width in (() if a.only == 'monomodal' else (300, 834)):           # multimodal synthetic pairs; seconds per pair, success beside
         pairs = synthetic_pairs(a.timing_pairs, width + 120, seed=9)
         recs = make_eval_set(pairs, patch=width, levels=(2,), seed=4)
         for method in ('sift', 'fftmi', 'ssd', 'mi'):
@@ -39,5 +43,5 @@ if __name__ == '__main__':
             res['timing'][f'{width}/{method}'] = {'median_seconds': float(df['seconds'].median()),
                                                   'success_rate': float(df['success'].mean()), 'n': len(df)}
             print(width, method, res['timing'][f'{width}/{method}'], flush=True)
-    res['wall_s'] = time.time() - t0
+    res[f"wall_s_{a.only or 'all'}"] = time.time() - t0
     Path(a.out).write_text(json.dumps(res, indent=2))

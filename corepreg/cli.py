@@ -31,7 +31,8 @@ def grid_from_args(args) -> StudyGrid:
                      supervision=_list(args.supervision) or p['supervision'], seeds=args.seeds,
                      folds=tuple(int(f) for f in _list(args.folds)) if args.folds else (1,),
                      methods=_list(args.methods) or p['methods'], steps=args.steps or 0, n_test=args.n_test or 0,
-                     a=args.a or '', b=args.b or '', test_a=args.test_a or '', test_b=args.test_b or '', root=args.root or '')
+                     a=args.a or '', b=args.b or '', test_a=args.test_a or '', test_b=args.test_b or '', root=args.root or '',
+                     log_a=bool(args.log_a))
 
 def study_command(args) -> int:
     "`corepreg study`: run (or finish) the grid, write the report, print the table."
@@ -71,6 +72,7 @@ def parser() -> argparse.ArgumentParser:
     for f in ('a', 'b', 'test_a', 'test_b', 'root'):
         s.add_argument('--' + f.replace('_', '-'), help={'a': 'folder of modality-A images (--data folder)', 'b': 'folder of modality-B images',
                                                          'root': 'dataset root (histological, cytological)'}.get(f, 'evaluation folder (--data folder)'))
+    s.add_argument('--log-a', action='store_true', help='log(1+x) on modality A of folder pairs (SHG)')
     s.set_defaults(func=study_command)
     add_train_parser(sub); add_infer_parser(sub)
     return p

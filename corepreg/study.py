@@ -47,6 +47,7 @@ class StudyGrid(Config):
     steps: int = 0                        # 0: the training preset's steps
     n_test: int = 0                       # evaluation images per dataset (0: the preset's)
     a: str = ''; b: str = ''; test_a: str = ''; test_b: str = ''; root: str = ''
+    log_a: bool = False                   # log(1+x) on modality A of folder pairs (SHG)
 
     def __post_init__(self):
         super().__post_init__()
@@ -98,7 +99,7 @@ def train_config(grid:StudyGrid, cell:Cell) -> TrainConfig:
     base = TRAIN_PRESETS[STUDY_PRESETS[grid.preset]['train']]
     cfg = base.replace(data=cell.dataset, a=grid.a, b=grid.b, test_a=grid.test_a, test_b=grid.test_b, root=grid.root,
                        fold=cell.fold, seed=cell.seed, critic=cell.critic or 'mse', supervision=cell.supervision or 'none',
-                       log_a=cell.dataset == 'folder' and 'shg' in grid.a.lower())
+                       log_a=grid.log_a)
     return cfg.replace(steps=grid.steps) if grid.steps else cfg
 
 def eval_set(grid:StudyGrid, dataset:str, fold:int) -> list:
@@ -176,7 +177,7 @@ def study_folder(out, grid:StudyGrid) -> Path:
     "Create or reopen the study folder for `grid`; refuse one that holds another grid."
     out = Path(out); f = out/'grid.json'
     if f.exists():
-        saved = json.loads(f.read_text()); new = json.loads(grid.to_json())
+        saved = json.loads(StudyGrid.from_json(f).to_json()); new = json.loads(grid.to_json())   # fields added later: defaults
         diff = sorted(k for k in set(saved) | set(new) if saved.get(k) != new.get(k))
         if diff:
             raise ConfigError(f"{out} holds the results of a different grid ("
@@ -215,7 +216,7 @@ def _mean_std(v:pd.Series) -> str:
     return f"{v.mean():.2f} ± {v.std(ddof=0):.2f}" if len(v) > 1 else f"{v.mean():.2f}"
 
 def paper_table(res:pd.DataFrame, dataset:str, method:str, value:str='success_rate') -> str:
-    "Markdown table: supervision × critic, mean ± std of `value` over seeds and folds, best mean per column bold."
+    "Markdown table: supervision × critic, mean ± std of `value` over seeds and folds, best mean per column bold (unless all tie)."
     d = res[(res.dataset == dataset) & (res.method == method) & (res.representation == 'comir')]
     if d.empty: return ''
     sups = [s for s in SUPERVISION if s in set(d.supervision)]; crits = [c for c in CRITIC_NAMES + ('euclidean',) if c in set(d.critic)]
@@ -226,7 +227,8 @@ def paper_table(res:pd.DataFrame, dataset:str, method:str, value:str='success_ra
         for c in crits:
             v = d[(d.supervision == s) & (d.critic == c)][value]
             txt = _mean_std(v) if len(v) else '–'
-            if len(v) and np.isclose(means[(s, c)], means.xs(c, level='critic').max()): txt = f'**{txt}**'
+            col = means.xs(c, level='critic')
+            if len(v) and col.max() > col.min() and np.isclose(means[(s, c)], col.max()): txt = f'**{txt}**'   # no bold on ties
             cellv.append(txt)
         lines.append(f'| {s} | ' + ' | '.join(cellv) + ' |')
     return '\n'.join(lines)
