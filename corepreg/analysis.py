@@ -8,13 +8,11 @@ __all__ = ['CRITIC_DISTANCE', 'Features', 'collect_features', 'singular_spectrum
 
 # %% ../nbs/10_analysis.ipynb #2b4f5ded
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from .data import DataError
 

@@ -5,16 +5,15 @@
 # %% auto #0
 __all__ = ['grid_from_args', 'study_command', 'parser', 'main']
 
-# %% ../nbs/11a_cli.ipynb #dc876f75
-import argparse, json, sys, time
-import pandas as pd
+# %% ../nbs/11a_cli.ipynb #8ff6e602
+import argparse, sys, time
 from pathlib import Path
 
 from .core import ConfigError, get_device, save_json
 from .data import DataError
 from .losses import SUPERVISION
 from .register import METHODS
-from .study import STUDY_PRESETS, StudyGrid, git_commit, read_results, report, run_study, paper_table
+from .study import STUDY_PRESETS, StudyGrid, git_commit, report, run_study
 from .train import DATA_SOURCES, add_train_parser
 from .infer import add_infer_parser
 

@@ -135,18 +135,18 @@ def in_test() -> bool:
     return bool(os.environ.get('IN_TEST'))
 
 # %% ../nbs/00_core.ipynb #5f59b052
-def run_folder(path, config:Config, config_name:str='config.json') -> Path:
-    "Create (or reopen) the run folder `path` for `config`; refuse one that holds a different config."
+def run_folder(path, config:Config, config_name:str='config.json', may_change:tuple=(),
+               refusal:str='belongs to another config') -> Path:
+    "Create (or reopen) the run folder `path` for `config`; refuse one that holds a different config (fields in `may_change` may differ; the saved config is then updated)."
     path = Path(path); cfg_file = path/config_name
+    new = json.loads(config.to_json())
     if cfg_file.exists():
-        try: saved = json.loads(cfg_file.read_text())
-        except json.JSONDecodeError as e: raise ConfigError(f"{cfg_file}: not valid JSON ({e})") from None
-        new = json.loads(config.to_json())
-        if saved != new:
-            diff = sorted(k for k in set(saved) | set(new) if saved.get(k, '<missing>') != new.get(k, '<missing>'))
-            details = ', '.join(f"{k}: {saved.get(k, '<missing>')!r} there, {new.get(k, '<missing>')!r} now" for k in diff)
-            raise ConfigError(f"{path} belongs to another config ({details}); choose another folder or delete it")
-    else:
-        path.mkdir(parents=True, exist_ok=True)
-        save_json(cfg_file, config)
+        saved = json.loads(type(config).from_json(cfg_file).to_json())   # fields added since it was written: their defaults
+        diff = sorted(k for k in new if k not in may_change and saved[k] != new[k])
+        if diff:
+            details = ', '.join(f"{k}: {saved[k]!r} there, {new[k]!r} now" for k in diff)
+            raise ConfigError(f"{path} {refusal} ({details}); choose another folder or delete it")
+        if saved == new: return path
+    path.mkdir(parents=True, exist_ok=True)
+    save_json(cfg_file, config)
     return path

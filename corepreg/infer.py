@@ -8,13 +8,12 @@ __all__ = ['comir', 'to_uint8', 'Representer', 'save_comir', 'infer_command', 'a
 # %% ../nbs/07_infer.ipynb #8e0410fb
 import io, sys
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from .core import atomic_open, atomic_write, get_device, in_test
+from .core import atomic_open, atomic_write, get_device
 from .data import DataError, read_image, to_unit
 from .train import CheckpointError, load_run
 

@@ -4,18 +4,17 @@
 
 # %% auto #0
 __all__ = ['CRITIC_NAMES', 'RAW_METHODS', 'STUDY_PRESETS', 'StudyGrid', 'Cell', 'cells', 'shard', 'train_config', 'eval_set',
-           'run_cell', 'results_file', 'read_results', 'append_rows', 'git_commit', 'study_folder', 'run_study',
-           'paper_table', 'report']
+           'run_cell', 'results_file', 'read_results', 'append_rows', 'git_commit', 'run_study', 'paper_table',
+           'report']
 
-# %% ../nbs/11_study.ipynb #695c329b
-import dataclasses, errno, json, os, subprocess, sys, time
+# %% ../nbs/11_study.ipynb #1d914a36
+import dataclasses, json, os, subprocess, time
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from .core import Config, ConfigError, atomic_write, get_device, save_json
+from .core import Config, ConfigError, atomic_write, run_folder, save_json
 from .data import DataError, make_eval_set
 from .evaluate import evaluate, summary
 from .register import METHODS
@@ -121,10 +120,9 @@ def run_cell(grid:StudyGrid, cell:Cell, out, records:list, progress:bool=False) 
     "Train (unless raw), represent, register with each method, evaluate: (result rows, per-pair records, cell details)."
     out = Path(out)
     if cell.raw:
-        methods = [m for m in RAW_METHODS]
-        dfs = [evaluate(records, m, progress=progress) for m in methods]
+        dfs = [evaluate(records, m, progress=progress) for m in RAW_METHODS]
         return [_row(cell, m, d, train_seconds=np.nan, effective_rank_bottleneck=np.nan, effective_rank_output=np.nan)
-                for m, d in zip(methods, dfs)], pd.concat(dfs).assign(cell_id=cell.id), {}
+                for m, d in zip(RAW_METHODS, dfs)], pd.concat(dfs).assign(cell_id=cell.id), {}
     cfg = train_config(grid, cell)
     t0 = time.time()
     summary_ = train(cfg, out/'runs'/cell.id, progress=progress)
@@ -173,26 +171,13 @@ def git_commit() -> str:
         return h + ('+dirty' if dirty else '')
     except Exception: return 'unknown'
 
-def study_folder(out, grid:StudyGrid) -> Path:
-    "Create or reopen the study folder for `grid`; refuse one that holds another grid."
-    out = Path(out); f = out/'grid.json'
-    if f.exists():
-        saved = json.loads(StudyGrid.from_json(f).to_json()); new = json.loads(grid.to_json())   # fields added later: defaults
-        diff = sorted(k for k in set(saved) | set(new) if saved.get(k) != new.get(k))
-        if diff:
-            raise ConfigError(f"{out} holds the results of a different grid ("
-                              + ', '.join(f"{k}: {saved.get(k)!r} there, {new.get(k)!r} now" for k in diff)
-                              + "); choose another --out or delete it")
-    else: save_json(f, grid)
-    return out
-
 def run_study(grid:StudyGrid, out, shard_spec:str|None=None, progress:bool=True, log=print) -> pd.DataFrame:
     "Run every cell of the grid (or of one shard) that has no rows yet; return all rows of the folder."
     from tqdm.auto import tqdm
-    out = study_folder(out, grid)
+    out = run_folder(out, grid, 'grid.json', refusal='holds the results of a different grid')
     todo_all = shard(cells(grid), shard_spec)
     mine = results_file(out, shard_spec)
-    done = set(read_results(out)['cell_id']) if len(read_results(out)) else set()
+    done = set(read_results(out).get('cell_id', ()))
     todo = [c for c in todo_all if c.id not in done]
     log(f"{len(todo_all)} cells{f' in shard {shard_spec}' if shard_spec else ''}: {len(todo_all) - len(todo)} done before, {len(todo)} to run")
     sets = {}

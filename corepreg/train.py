@@ -8,9 +8,8 @@ __all__ = ['DATA_SOURCES', 'TRAIN_PRESETS', 'CHECKPOINT', 'PREVIOUS', 'TrainConf
            'build_models', 'load_run', 'read_log', 'train', 'resume', 'add_config_options', 'config_from_args',
            'train_command', 'add_train_parser']
 
-# %% ../nbs/06_train.ipynb #66d79ec5
-import dataclasses, json, math, os, sys, time, warnings
-from contextlib import nullcontext
+# %% ../nbs/06_train.ipynb #31d54b91
+import dataclasses, json, os, sys, time, warnings
 from pathlib import Path
 from typing import Literal
 
@@ -18,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .core import Config, ConfigError, atomic_open, atomic_write, get_device, in_test, save_json, seed_everything
+from .core import Config, ConfigError, atomic_open, atomic_write, get_device, in_test, run_folder, seed_everything
 from .data import (DataError, Pair, PatchDataset, cytological_pairs, folder_pairs, histological_pairs,
                            ihc_pair, synthetic_pairs)
 from .losses import LossConfig, bottleneck_head, comir_loss
@@ -175,7 +174,6 @@ class _Autocast(nn.Module):
     "Run a network under bfloat16 autocast and hand back float32 outputs (the loss stays in float32)."
     def __init__(self, net, device_type:str):
         super().__init__(); self.net, self.device_type = net, device_type
-        self.bottleneck_channels, self.stride = net.bottleneck_channels, net.stride
     def forward(self, x, return_bottleneck:bool=False):
         with torch.autocast(self.device_type, dtype=torch.bfloat16):
             out = self.net(x, return_bottleneck=return_bottleneck)
@@ -221,7 +219,7 @@ def _distributed(device:torch.device) -> tuple[int, int, bool]:
 
 # %% ../nbs/06_train.ipynb #e1163042
 def _same_run(saved:dict, new:dict) -> list[str]:
-    "Fields in which a saved config differs from a new one (`steps` may grow: a run can be extended)."
+    "Fields in which a checkpoint's config differs from a new one (`steps` may grow: a run can be extended)."
     return sorted(k for k in set(saved) | set(new) if k != 'steps' and saved.get(k, '<missing>') != new.get(k, '<missing>'))
 
 def train(cfg:TrainConfig, run_dir, device=None, stop_at:int|None=None, progress:bool|None=None,
@@ -232,29 +230,21 @@ def train(cfg:TrainConfig, run_dir, device=None, stop_at:int|None=None, progress
     if device.type == 'cuda' and 'LOCAL_RANK' in os.environ: device = torch.device('cuda', int(os.environ['LOCAL_RANK']))
     rank, world, own_group = _distributed(device)
     main = rank == 0
-    cfg_file = run_dir/'config.json'
-    if cfg_file.exists():
-        try: saved = json.loads(cfg_file.read_text())
-        except json.JSONDecodeError as e: raise ConfigError(f"{cfg_file}: not valid JSON ({e})") from None
-        diff = _same_run(saved, cfg.to_dict())
-        if diff:
-            details = ', '.join(f"{k}: {saved.get(k, '<missing>')!r} there, {getattr(cfg, k, '<missing>')!r} now" for k in diff)
-            raise ConfigError(f"{run_dir} belongs to another config ({details}); choose another folder or delete it")
-    if main: run_dir.mkdir(parents=True, exist_ok=True); save_json(cfg_file, cfg)
+    if main: run_folder(run_dir, cfg, may_change=('steps',))     # a run may be extended; any other change is refused
 
     generator = seed_everything(cfg.seed)
     models = build_models(cfg).to(device)
     if cfg.channels_last: models = models.to(memory_format=torch.channels_last)
     opts = {m: torch.optim.SGD(models[m].parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
             for m in ('A', 'B')}
-    step = 0
+    step = saved_at = 0
     state = latest_checkpoint(run_dir)
     if state is not None:
         diff = _same_run(state['config'], cfg.to_dict())
         if diff: raise CheckpointError(f"{run_dir/CHECKPOINT} was written by another config (fields {diff})")
         models.load_state_dict(state['models'])
         for m in ('A', 'B'): opts[m].load_state_dict(state['optimisers'][m])
-        _set_rng_state(state['rng'], generator); step = int(state['step'])
+        _set_rng_state(state['rng'], generator); step = saved_at = int(state['step'])
         if main: _trim_log(run_dir, step)
     elif main and (run_dir/'log.jsonl').exists(): _trim_log(run_dir, 0)
 
@@ -293,10 +283,9 @@ def train(cfg:TrainConfig, run_dir, device=None, stop_at:int|None=None, progress
                 vals = torch.stack(list(parts.values())); torch.distributed.all_reduce(vals); vals /= world
                 parts = dict(zip(parts, vals))
             if not torch.isfinite(parts['total']):
-                last = load_checkpoint(run_dir/CHECKPOINT)['step'] if (run_dir/CHECKPOINT).exists() else None
                 raise TrainingError(f"the loss is {parts['total'].item()} at step {step + 1}; training stopped. "
-                                    + (f"The last good checkpoint (step {last}) is kept in {run_dir/CHECKPOINT}."
-                                       if last is not None else "No checkpoint had been written yet."))
+                                    + (f"The last good checkpoint (step {saved_at}) is kept in {run_dir/CHECKPOINT}."
+                                       if saved_at else "No checkpoint had been written yet."))
             for o in opts.values(): o.zero_grad(set_to_none=True)
             total.backward()
             for m in ('A', 'B'): torch.nn.utils.clip_grad_norm_(models[m].parameters(), cfg.clip)
@@ -306,7 +295,7 @@ def train(cfg:TrainConfig, run_dir, device=None, stop_at:int|None=None, progress
                 rec = {'step': step, **{k: round(float(v), 7) for k, v in parts.items()}, 'seconds': round(time.time() - t0, 4)}
                 log.write(json.dumps(rec) + '\n'); log.flush()
             bar.update(1); bar.set_postfix(loss=f"{float(parts['total']):.4f}")
-            if step % cfg.checkpoint_every == 0 or step == end: checkpoint(step)
+            if step % cfg.checkpoint_every == 0 or step == end: checkpoint(step); saved_at = step
     finally:
         bar.close()
         if log: log.close()
