@@ -28,7 +28,8 @@ def _result(T:RigidTransform, t0:float, failed:bool=False, message:str='') -> Re
 def _identity(shape) -> RigidTransform: return RigidTransform.about_centre(0, 0, 0, shape)
 
 # %% ../nbs/08_register.ipynb #98c52b12
-def register_sift(fixed, moving, n_keypoints:int=500, residual:float=2.0, max_trials:int=2000, seed:int=0) -> Registration:
+def register_sift(fixed, moving, n_keypoints:int=500, residual:float=2.0, max_trials:int=2000, seed:int=0,
+                  c_dog:float=0.01/3) -> Registration:
     "SIFT keypoints and descriptors, cross-checked matching, RANSAC with a Euclidean (rigid) model."
     from skimage.feature import SIFT, match_descriptors
     from skimage.measure import ransac
@@ -36,8 +37,10 @@ def register_sift(fixed, moving, n_keypoints:int=500, residual:float=2.0, max_tr
     t0 = time.perf_counter()
     kp = []
     for img in (fixed, moving):
-        s = SIFT()
-        try: s.detect_and_extract(np.asarray(img, dtype=np.float64))
+        img = np.asarray(img, dtype=np.float64)
+        img = (img - img.min()) / max(img.max() - img.min(), 1e-12)   # contrast threshold is relative to a [0, 1] range
+        s = SIFT(c_dog=c_dog)
+        try: s.detect_and_extract(img)
         except RuntimeError as e: return _result(_identity(fixed.shape), t0, True, f'SIFT: {e}')
         # keep the n strongest: skimage has no response, so keep the largest-scale (most stable) keypoints
         order = np.argsort(-s.sigmas)[:n_keypoints]
