@@ -49,8 +49,12 @@ docs: env
 lab: env
 	$(VENV)/bin/jupyter lab --notebook-dir=nbs
 
+# The benchmarks (minutes to an hour on 2 cores; run on an idle machine): figures go to benchmarks/results_*.json,
+# tabulated by hand in benchmarks/RESULTS.md.
 bench: env
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/bench_losses.py
+	$(PY) benchmarks/bench_register.py
+	$(PY) benchmarks/bench_train.py
 
 clean:
 	rm -rf _docs _proc build *.egg-info

@@ -6,6 +6,7 @@ Each training-step configuration runs in its own process, so its peak resident m
 import argparse, json, os, platform, resource, statistics, subprocess, sys, time
 from pathlib import Path
 import torch
+from corepreg.core import save_json
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent/'tests'))
@@ -67,5 +68,5 @@ if __name__ == '__main__':
         out = subprocess.run([sys.executable, __file__, '--reps', str(reps), '--child', preset, str(batch), str(cl)],
                              capture_output=True, text=True, check=True).stdout
         res['train_step'].append(json.loads(out.strip().splitlines()[-1])); print(res['train_step'][-1], flush=True)
-    Path(a.out).write_text(json.dumps(res, indent=2))
+    save_json(a.out, res)   # atomic: write, then rename
     for r in res['info_nce']: print(r)

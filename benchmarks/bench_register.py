@@ -4,8 +4,9 @@ Usage: python benchmarks/bench_register.py [--pairs 40] [--out benchmarks/result
 """
 import argparse, json, os, platform, sys, time
 from pathlib import Path
-import numpy as np, pandas as pd
+import numpy as np, pandas as pd, torch
 from skimage import data as skdata
+from corepreg.core import save_json
 from corepreg.data import image_crops, make_eval_set, synthetic_pair, synthetic_pairs
 from corepreg.evaluate import evaluate, summary
 
@@ -22,7 +23,7 @@ if __name__ == '__main__':
     ap.add_argument('--only', choices=('monomodal', 'timing'), help='run one part; the other is kept from --out')
     a = ap.parse_args()
     t0 = time.time()
-    res = {'machine': f"{platform.machine()}, {os.cpu_count()} cores", 'monomodal': {}, 'timing': {}}
+    res = {'machine': f"{platform.machine()}, {os.cpu_count()} cores" + (f', {torch.cuda.get_device_name()}' if torch.cuda.is_available() else ''), 'monomodal': {}, 'timing': {}}
     if a.only and Path(a.out).exists():
         res = {**json.loads(Path(a.out).read_text()), 'machine': res['machine']}
         res[a.only] = {}
@@ -38,10 +39,13 @@ if __name__ == '__main__':
     for width in (() if a.only == 'monomodal' else (300, 834)):           # multimodal synthetic pairs; seconds per pair, success beside
         pairs = synthetic_pairs(a.timing_pairs, width + 120, seed=9)
         recs = make_eval_set(pairs, patch=width, levels=(2,), seed=4)
-        for method in ('sift', 'fftmi', 'ssd', 'mi'):
-            df = evaluate(recs, method, progress=False)
+        runs = [('sift', {}), ('fftmi', {'device': 'cpu'}), ('ssd', {}), ('mi', {})]
+        if torch.cuda.is_available(): runs.append(('fftmi', {'device': 'cuda'}))
+        for method, kw in runs:
+            df = evaluate(recs, method, progress=False, **kw)
+            if kw.get('device') == 'cuda': method = 'fftmi-cuda'
             res['timing'][f'{width}/{method}'] = {'median_seconds': float(df['seconds'].median()),
                                                   'success_rate': float(df['success'].mean()), 'n': len(df)}
             print(width, method, res['timing'][f'{width}/{method}'], flush=True)
     res[f"wall_s_{a.only or 'all'}"] = time.time() - t0
-    Path(a.out).write_text(json.dumps(res, indent=2))
+    save_json(a.out, res)   # atomic: write, then rename

@@ -8,6 +8,7 @@ The seconds of each step come from the trainer's own log (data loading included)
 import argparse, json, os, platform, statistics, tempfile, time
 from pathlib import Path
 import torch
+from corepreg.core import save_json
 from corepreg.train import TRAIN_PRESETS, read_log, train
 
 HERE = Path(__file__).resolve().parent
@@ -44,4 +45,4 @@ if __name__ == '__main__':
         for label, kw in (('fp32', {}), ('bf16', {'amp': True}), ('bf16+channels_last', {'amp': True, 'channels_last': True})):
             res['gpu'][f'full/{label}'] = measure(TRAIN_PRESETS['full'], a.gpu_steps, 'cuda', **kw)
             print('gpu', label, res['gpu'][f'full/{label}'], flush=True)
-    Path(a.out).write_text(json.dumps(res, indent=2) + '\n')
+    save_json(a.out, res)   # atomic: write, then rename
