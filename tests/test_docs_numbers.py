@@ -1,0 +1,45 @@
+"""The numbers the README and the home page quote must be the ones in `results/` that real runs wrote.
+
+The key table is rebuilt here from the results files with plain pandas, row by row, and each of its rows must
+appear verbatim in README.md and in nbs/index.ipynb; `command.json` must name the command and a clean commit.
+"""
+import json
+from pathlib import Path
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+# (label, results folder, dataset) in the order the key table lists them
+ROWS = [('SHG / bright-field cores (`results/uwloci`)', 'uwloci', 'folder'),
+        ('immunohistochemistry (`results/quick`)', 'quick', 'ihc'),
+        ('synthetic pairs (`results/quick`)', 'quick', 'synthetic')]
+VARIANTS = ('none', 'pooled', 'projected', 'dense')
+
+
+def key_rows() -> list[str]:
+    "One markdown row per dataset: fftmi success of the MSE-critic CoMIRs per variant, then the raw baselines."
+    rows = []
+    for label, folder, dataset in ROWS:
+        res = pd.read_csv(ROOT/'results'/folder/'results.csv')
+        res = res[res.dataset == dataset]
+        comir = res[(res.representation == 'comir') & (res.critic == 'mse') & (res.method == 'fftmi')]
+        raw = res[res.representation == 'raw']
+        cells = [f"{comir[comir.supervision == v].success_rate.mean():.2f}" for v in VARIANTS]
+        cells += [f"{raw[raw.method == m].success_rate.mean():.2f}" for m in ('fftmi', 'mi')]
+        rows.append(f"| {label} | " + ' | '.join(cells) + ' |')
+    return rows
+
+
+@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
+def test_key_table_matches_results(page):
+    text = (ROOT/page).read_text()
+    if page.endswith('.ipynb'): text = '\n'.join(''.join(c['source']) for c in json.loads(text)['cells'])
+    for row in key_rows():
+        assert row in text, f"{page} does not carry this row of the key table, rebuilt from results/: {row}"
+
+
+@pytest.mark.parametrize('folder', ['quick', 'uwloci'])
+def test_results_name_their_command_and_a_clean_commit(folder):
+    cmd = json.loads((ROOT/'results'/folder/'command.json').read_text())
+    assert cmd['command'].startswith('corepreg study') and '--out ' in cmd['command'], cmd['command']
+    assert len(cmd['commit']) == 40 and not cmd['commit'].endswith('dirty'), cmd['commit']
