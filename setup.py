@@ -9,7 +9,7 @@ cfg = cfg['DEFAULT']
 for field in 'version description keywords author author_email license lib_name user min_python'.split():
     assert field in cfg, f'settings.ini is missing the field {field!r}'
 
-licenses = {'apache2': ('Apache Software License 2.0', 'OSI Approved :: Apache Software License')}
+licenses = {'apache2': 'Apache-2.0'}   # SPDX expressions (setuptools deprecates licence classifiers)
 statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Production/Stable', '6 - Mature', '7 - Inactive']
 py_versions = '3.10 3.11 3.12 3.13'.split()
 min_python = cfg['min_python']
@@ -28,12 +28,11 @@ setuptools.setup(
     keywords=cfg['keywords'],
     author=cfg['author'],
     author_email=cfg['author_email'],
-    license=lic[0],
+    license=lic,
     url=cfg['git_url'],
     classifiers=[
         'Development Status :: ' + statuses[int(cfg['status']) - 1],
         'Intended Audience :: ' + cfg['audience'],
-        'License :: ' + lic[1],
         'Natural Language :: ' + cfg['language'],
         'Topic :: Scientific/Engineering :: Image Processing',
     ] + ['Programming Language :: Python :: ' + v for v in py_versions[py_versions.index(min_python):]],
