@@ -68,7 +68,8 @@ def plot_success(results:pd.DataFrame, ax=None, title:str=''):
     import matplotlib.pyplot as plt
     ax = ax or plt.subplots(figsize=(6, 3.5))[1]
     t = results.pivot_table(index='level', columns='method', values='success', aggfunc='mean')
-    t.plot.bar(ax=ax, rot=0); ax.set_ylim(0, 1.05); ax.set_ylabel('success rate'); ax.set_title(title)
+    t.plot.bar(ax=ax, rot=0); ax.set_ylim(0, 1.3); ax.set_yticks(np.linspace(0, 1, 6)); ax.set_ylabel('success rate'); ax.set_title(title)
+    ax.legend(title=None, ncol=min(len(t.columns), 4), loc='upper center', fontsize=8, frameon=False)   # above the bars, not on them
     return ax
 
 def plot_error_cdf(results:pd.DataFrame, ax=None, title:str=''):
