@@ -2,9 +2,9 @@
 
 Usage: python benchmarks/bench_register.py [--pairs 40] [--out benchmarks/results_register.json]
 """
-import argparse, json, os, platform, sys, time
+import argparse, json, os, platform, time
 from pathlib import Path
-import numpy as np, pandas as pd, torch
+import torch
 from skimage import data as skdata
 from corepreg.core import save_json
 from corepreg.data import image_crops, make_eval_set, synthetic_pair, synthetic_pairs

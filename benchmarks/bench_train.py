@@ -5,7 +5,7 @@ Usage: python benchmarks/bench_train.py [--quick-steps 40] [--full-steps 6] [--o
 The seconds of each step come from the trainer's own log (data loading included); the first two steps are dropped
 (warm-up) and the median of the rest is reported.
 """
-import argparse, json, os, platform, statistics, tempfile, time
+import argparse, os, platform, statistics, tempfile, time
 from pathlib import Path
 import torch
 from corepreg.core import save_json

@@ -7,7 +7,7 @@ __all__ = ['ConfigError', 'Config', 'atomic_open', 'atomic_write', 'save_json', 
            'run_folder']
 
 # %% ../nbs/00_core.ipynb #6e0e0b17
-import dataclasses, hashlib, json, os, random, tempfile, types, typing
+import dataclasses, hashlib, json, os, random, tempfile, types
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints

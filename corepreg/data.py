@@ -12,7 +12,7 @@ __all__ = ['IMAGE_SUFFIXES', 'SHARED_DATA', 'ZENODO_API', 'RECORDS', 'CELL_LINES
 # %% ../nbs/02_data.ipynb #de681124
 import csv, dataclasses, io, json, math, os, shutil
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch

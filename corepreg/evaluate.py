@@ -6,7 +6,6 @@
 __all__ = ['corner_error', 'success_rate', 'evaluate', 'summary', 'fold_summary', 'plot_success', 'plot_error_cdf']
 
 # %% ../nbs/09_evaluate.ipynb #6fea757b
-import time
 from typing import Callable, Sequence
 import numpy as np
 import pandas as pd

@@ -14,7 +14,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from .core import Config
-from .critics import similarity, CRITICS
+from .critics import similarity
 
 # %% ../nbs/05_losses.ipynb #2ccb1648
 def info_nce(za:torch.Tensor, zb:torch.Tensor, critic:str='mse', tau:float=0.5) -> torch.Tensor:

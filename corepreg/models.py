@@ -7,7 +7,6 @@ __all__ = ['MODEL_PRESETS', 'DenseLayer', 'DenseBlock', 'TransitionDown', 'Trans
 
 # %% ../nbs/03_models.ipynb #12872a8f
 import dataclasses, math
-from typing import Literal
 import torch
 from torch import nn
 import torch.nn.functional as F

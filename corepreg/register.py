@@ -84,7 +84,7 @@ def register_sitk(fixed, moving, metric:str='mi', starts=(-0.4, 0.0, 0.4), bins:
         R.SetInitialTransform(tr, inPlace=True)
         try:
             R.Execute(f, m); value = R.GetMetricValue()
-        except RuntimeError as e:
+        except RuntimeError:   # this start diverged; the others may not
             continue
         if np.isfinite(value) and (best is None or value < best[0]): best = (value, tr.GetAngle(), tr.GetTranslation())
     if best is None: return _result(_identity(fixed.shape), t0, True, f'SimpleITK {metric}: every start failed')
@@ -167,7 +167,7 @@ def register_fftmi(fixed, moving, angles=None, max_angle:float=25.0, step:float=
     t0 = time.perf_counter()
     dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     fixed, moving = np.asarray(fixed, np.float32), np.asarray(moving, np.float32)
-    if fixed.shape != moving.shape: raise ValueError(f"fftmi needs images of one shape, got {fixed.shape} and {moving.shape}")
+    if fixed.shape != moving.shape: raise ValueError(f"needs equal shapes, got {fixed.shape} and {moving.shape}")
     h, w = fixed.shape
     f = max(1, math.ceil(max(h, w) / coarse_size))                     # coarse search at 1/f resolution
     pool = lambda a: F.avg_pool2d(torch.as_tensor(a, device=dev)[None, None], f)[0, 0] if f > 1 else torch.as_tensor(a, device=dev)
@@ -212,7 +212,5 @@ def register(fixed:np.ndarray, moving:np.ndarray, method:str='fftmi', **options)
     for name, img in (('fixed', fixed), ('moving', moving)):
         if not np.isfinite(img).all(): return _result(_identity(fixed.shape), t0, True, f'{name} image holds NaN or inf')
         if img.max() == img.min(): return _result(_identity(fixed.shape), t0, True, f'{name} image is blank (constant)')
-    if fixed.shape != moving.shape and method == 'fftmi':
-        return _result(_identity(fixed.shape), t0, True, f'fftmi needs equal shapes, got {fixed.shape} and {moving.shape}')
     try: return METHODS[method](fixed, moving, **options)
     except (RuntimeError, ValueError) as e: return _result(_identity(fixed.shape), t0, True, f'{method}: {e}')

@@ -16,12 +16,13 @@ import pandas as pd
 
 from .core import Config, ConfigError, atomic_write, run_folder, save_json
 from .data import DataError, make_eval_set
-from .evaluate import evaluate, summary
+from .evaluate import evaluate, plot_error_cdf, plot_success, summary
 from .register import METHODS
 from .losses import SUPERVISION
+from .critics import CRITICS
 from .train import DATA_SOURCES, TRAIN_PRESETS, TrainConfig, read_log, source_pairs, train
 from .infer import Representer
-from .analysis import collect_features, effective_rank, mds_embedding, singular_spectrum
+from .analysis import Features, collect_features, effective_rank, mds_embedding, plot_mds, plot_spectra, singular_spectrum
 
 # %% ../nbs/11_study.ipynb #38199b2e
 CRITIC_NAMES = ('mse', 'l1', 'cosine')
@@ -50,7 +51,7 @@ class StudyGrid(Config):
 
     def __post_init__(self):
         super().__post_init__()
-        for field, valid in (('datasets', DATA_SOURCES), ('critics', CRITIC_NAMES + ('euclidean',)),
+        for field, valid in (('datasets', DATA_SOURCES), ('critics', CRITICS),
                              ('supervision', SUPERVISION), ('methods', tuple(sorted(METHODS)))):
             bad = [v for v in getattr(self, field) if v not in valid]
             if bad: raise ConfigError(f"unknown {field} {bad}; valid ones are {list(valid)}")
@@ -204,7 +205,7 @@ def paper_table(res:pd.DataFrame, dataset:str, method:str, value:str='success_ra
     "Markdown table: supervision × critic, mean ± std of `value` over seeds and folds, best mean per column bold (unless all tie)."
     d = res[(res.dataset == dataset) & (res.method == method) & (res.representation == 'comir')]
     if d.empty: return ''
-    sups = [s for s in SUPERVISION if s in set(d.supervision)]; crits = [c for c in CRITIC_NAMES + ('euclidean',) if c in set(d.critic)]
+    sups = [s for s in SUPERVISION if s in set(d.supervision)]; crits = [c for c in CRITICS if c in set(d.critic)]
     means = d.groupby(['supervision', 'critic'])[value].mean()
     lines = ['| supervision | ' + ' | '.join(crits) + ' |', '| --- |' + ' --- |' * len(crits)]
     for s in sups:
@@ -222,15 +223,13 @@ def report(out, title:str='corepreg study') -> str:
     "Write `report.md` and its figures from the files in a study folder; return the markdown."
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    from corepreg.analysis import Features, plot_mds, plot_spectra
-    from corepreg.evaluate import plot_error_cdf
     out = Path(out); res = read_results(out)
     if res.empty: raise DataError(f"{out}: no results yet")
     grid = json.loads((out/'grid.json').read_text())
     cmd = json.loads((out/'command.json').read_text()) if (out/'command.json').exists() else {}
     L = [f'# {title}', '', f"Grid: datasets {grid['datasets']}, preset `{grid['preset']}`, critics {grid['critics']}, "
          f"supervision {grid['supervision']}, {grid['seeds']} seed(s), folds {grid['folds']}, methods {grid['methods']}.",
-         f"Success = corner error ≤ 2 % of the patch width; rates pooled over levels 1–4 (mean ± std over seeds × folds).", '']
+         "Success = corner error ≤ 2 % of the patch width; rates pooled over levels 1–4 (mean ± std over seeds × folds).", '']
     if cmd: L += [f"Command: `{cmd.get('command', '')}`; commit `{cmd.get('commit', '')}`.", '']
     for ds in grid['datasets']:
         d = res[res.dataset == ds]
@@ -249,21 +248,16 @@ def report(out, title:str='corepreg study') -> str:
         # figures: success per level, error CDF, bottleneck spectra, MDS of the CoMIRs (seed 0, first fold)
         prim = grid['methods'][0]
         info = d.drop_duplicates('cell_id').set_index('cell_id')
-        lev = d[(d.representation == 'raw') | (d.method == prim)].copy()
-        lev['group'] = np.where(lev.representation == 'raw', 'raw ' + lev.method, lev.supervision)
-        t = lev.groupby('group', sort=False)[[f'success_level{k}' for k in (1, 2, 3, 4)]].mean()
-        t.columns = [1, 2, 3, 4]
         spectra, mds = {}, {}
         for s in SUPERVISION:
             files = sorted((out/'cells').glob(f'{ds}-f*-s0-{s}-*.json'))
             if files: j = json.loads(files[0].read_text()); spectra[s] = j['spectrum_bottleneck']; mds[s] = j
         fig, axs = plt.subplots(1, 3 + len(mds), figsize=(5 * 3 + 3.2 * len(mds), 4), squeeze=False); axs = axs[0]
-        t.T.plot.bar(ax=axs[0], rot=0); axs[0].set_ylim(0, 1.05); axs[0].set_xlabel('level'); axs[0].set_ylabel('success rate')
-        axs[0].set_title(f'{ds}: success per level ({prim} on CoMIRs)', fontsize=10); axs[0].legend(fontsize=7)
         recs = pd.concat([pd.read_csv(f) for f in sorted((out/'records').glob(f'{ds}-*.csv'))], ignore_index=True)
         kind = recs.cell_id.map(info.representation)
         recs = recs[(kind == 'raw') | (recs.method == prim)].copy(); kind = kind[recs.index]
         recs['method'] = np.where(kind == 'raw', 'raw ' + recs.method, recs.cell_id.map(info.supervision))
+        plot_success(recs, axs[0]); axs[0].set_title(f'{ds}: success per level ({prim} on CoMIRs)', fontsize=10)
         plot_error_cdf(recs, axs[1], f'{ds}: corner error'); axs[1].legend(fontsize=7)
         if spectra: plot_spectra(spectra, axs[2], f'{ds}: bottleneck spectra (seed 0)')
         else: axs[2].axis('off')

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .core import Config, ConfigError, atomic_open, atomic_write, get_device, in_test, run_folder, seed_everything
-from .data import (DataError, Pair, PatchDataset, cytological_pairs, folder_pairs, histological_pairs,
+from .data import (DataError, Pair, PatchDataset, _tiles, cytological_pairs, folder_pairs, histological_pairs,
                            ihc_pair, synthetic_pairs)
 from .losses import LossConfig, bottleneck_head, comir_loss
 from .models import MODEL_PRESETS, DenseUNet
@@ -91,8 +91,8 @@ def _halves(pairs:list[Pair], seed:int) -> tuple[list[Pair], list[Pair]]:
 
 def ihc_tiles(tiles:tuple=((0, 0), (0, 1), (1, 0), (1, 1))) -> list[Pair]:
     "The immunohistochemistry pair cut into 2×2 tiles; tile (i, j) is row i, column j."
-    p = ihc_pair(); s = p.shape[0] // 2
-    return [Pair(p.a[i*s:(i+1)*s, j*s:(j+1)*s], p.b[i*s:(i+1)*s, j*s:(j+1)*s], f'ihc-{i}{j}') for i, j in tiles]
+    p = ihc_pair(); ta, tb = _tiles(p.a), _tiles(p.b)
+    return [Pair(ta[t], tb[t], f'ihc-{t[0]}{t[1]}') for t in tiles]
 
 def source_pairs(cfg:TrainConfig, split:Literal['train', 'test']='train', n_test:int|None=None) -> list[Pair]:
     "The `split` pairs of `cfg`'s data source."
@@ -322,9 +322,9 @@ def add_config_options(p, cls=TrainConfig):
         else: p.add_argument(opt, default=None, help='comma-separated')
     return p
 
-def config_from_args(args, base:Config, cls=TrainConfig) -> Config:
+def config_from_args(args, base:Config) -> Config:
     "`base` with the options that were given on the command line."
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if getattr(args, f.name, None) is not None}
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(base) if getattr(args, f.name, None) is not None}
     return base.replace(**given)
 
 def train_command(args) -> int:

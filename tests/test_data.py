@@ -5,7 +5,7 @@ from skimage import transform as skt
 from conftest import SHARED_DATA
 from corepreg.data import (DataError, bundle_records, cytological_pairs, histological_pairs, make_eval_set,
                            synthetic_pair, uwloci_pairs, zenodo_fetch, Pair)
-from corepreg.transforms import RigidTransform, warp
+from corepreg.transforms import warp
 
 
 def _record(tmp_path, record, files, corrupt=None):

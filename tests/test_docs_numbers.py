@@ -4,7 +4,6 @@ The key table is rebuilt here from the results files with plain pandas, row by r
 appear verbatim in README.md and in nbs/index.ipynb; `command.json` must name the command and a clean commit.
 """
 import json
-from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import ROOT

@@ -1,6 +1,5 @@
 "Tests of the literate-package machinery: the export check, nbdev_test failing on a bad notebook, the docs build."
 import json, importlib.util
-from pathlib import Path
 import pytest
 from conftest import ROOT, VENV_BIN, run
 

@@ -1,6 +1,6 @@
 """Trainer faults that need real processes: kill -9 and resume, a kill in the middle of a checkpoint write,
 a 2-process torchrun (gloo) run, and the command line's errors."""
-import json, os, signal, subprocess, sys, time
+import json, os, signal, subprocess, time
 from pathlib import Path
 from unittest import mock
 
@@ -53,7 +53,6 @@ def test_kill_during_checkpoint_write_keeps_previous(tmp_path):
     cfg = TRAIN_PRESETS['quick'].replace(steps=4, checkpoint_every=2, patch=32, batch=4, n_pairs=2, image_size=96)
     train(cfg, tmp_path, progress=False)
     good = load_checkpoint(tmp_path/CHECKPOINT)
-    real_save = torch.save
     def dies_half_way(obj, f, *a, **k):
         f.write(b'PK\x03\x04 half a checkpoint'); f.flush()
         raise KeyboardInterrupt('killed mid-write')
