@@ -52,7 +52,7 @@ def register_sift(fixed, moving, n_keypoints:int=500, residual:float=2.0, max_tr
         warnings.simplefilter('ignore')
         model, inliers = ransac((src, dst), EuclideanTransform, min_samples=3, residual_threshold=residual,
                                 max_trials=max_trials, rng=seed)
-    if model is None or inliers is None or inliers.sum() < 3:
+    if not model or inliers is None or inliers.sum() < 3:   # scikit-image 0.26 returns a falsy FailedEstimation, not None
         return _result(_identity(fixed.shape), t0, True, 'SIFT: RANSAC found no consistent model')
     h, w = fixed.shape
     return _result(RigidTransform.from_matrix(model.params, (w - 1) / 2, (h - 1) / 2), t0, message=f'{int(inliers.sum())} inliers')

@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['DATA_SOURCES', 'TRAIN_PRESETS', 'CHECKPOINT', 'PREVIOUS', 'TrainConfig', 'ihc_tiles', 'source_pairs',
            'CheckpointError', 'TrainingError', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint',
-           'build_models', 'load_run', 'read_log', 'train', 'resume', 'add_config_options', 'config_from_args',
-           'train_command', 'add_train_parser']
+           'build_models', 'load_run', 'read_log', 'make_optimiser', 'lr_at', 'validation_patches', 'validate', 'train',
+           'resume', 'add_config_options', 'config_from_args', 'train_command', 'add_train_parser']
 
 # %% ../nbs/06_train.ipynb #31d54b91
-import dataclasses, json, os, sys, time, warnings
+import dataclasses, json, math, os, sys, time, warnings
 from pathlib import Path
 from typing import Literal
 
@@ -19,25 +19,28 @@ from torch import nn
 
 from .core import Config, ConfigError, atomic_open, atomic_write, get_device, in_test, run_folder, seed_everything
 from .data import (DataError, Pair, PatchDataset, _tiles, cytological_pairs, folder_pairs, histological_pairs,
-                           ihc_pair, synthetic_pairs)
+                           ihc_pair, isl_pairs, synthetic_pairs)
+from .critics import similarity
 from .losses import LossConfig, bottleneck_head, comir_loss
 from .models import MODEL_PRESETS, DenseUNet
 
 # %% ../nbs/06_train.ipynb #e4ad4caf
-DATA_SOURCES = ('synthetic', 'ihc', 'folder', 'histological', 'cytological')
+DATA_SOURCES = ('synthetic', 'ihc', 'folder', 'isl', 'histological', 'cytological')
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig(Config):
     "Everything that defines a training run; saved as `config.json` and inside every checkpoint."
     # data
-    data: Literal['synthetic', 'ihc', 'folder', 'histological', 'cytological'] = 'synthetic'
+    data: Literal['synthetic', 'ihc', 'folder', 'isl', 'histological', 'cytological'] = 'synthetic'
     a: str = ''                           # folder of modality-A images (data='folder')
     b: str = ''                           # folder of modality-B images (data='folder')
     test_a: str = ''                      # optional evaluation folders (data='folder'); else a seeded half split
     test_b: str = ''
     root: str = ''                        # dataset root (histological, cytological)
-    fold: int = 1                         # cytological fold (1-3)
-    log_a: bool = False                   # log(1+x) on modality A (SHG)
+    fold: int = 1                         # cytological fold (1-3); folder / isl: 1 trains on the first half, 2 on the second
+    split_seed: int = 0                   # seeds the folder / isl half split (never the training seed: no leak across seeds)
+    log_a: bool = False                   # force log on modality A (else `norm` decides per image)
+    norm: Literal['auto', 'minmax'] = 'auto'   # folder images: data.normalise
     n_pairs: int = 8                      # synthetic training images
     image_size: int = 256                 # synthetic image size
     patch: int = 128
@@ -52,6 +55,9 @@ class TrainConfig(Config):
     l2: float = 1e-4
     equivariance: bool = True
     # optimiser and schedule
+    optimizer: Literal['sgd', 'adamw'] = 'sgd'
+    schedule: Literal['constant', 'cosine'] = 'constant'   # learning rate after warm-up
+    warmup: int = 0                       # steps of linear learning-rate warm-up
     lr: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 1e-5
@@ -60,6 +66,8 @@ class TrainConfig(Config):
     steps: int = 12800
     seed: int = 0
     checkpoint_every: int = 500
+    val_every: int = 0                    # log held-out correlation and retrieval every N steps (0: never)
+    val_patches: int = 32                 # held-out patch pairs for that
     # speed (GPU)
     amp: bool = False                     # bfloat16 autocast of the networks
     channels_last: bool = False
@@ -89,6 +97,13 @@ def _halves(pairs:list[Pair], seed:int) -> tuple[list[Pair], list[Pair]]:
     first = {names[i] for i in order[:(len(names) + 1) // 2]}
     return [p for p in pairs if p.name in first], [p for p in pairs if p.name not in first]
 
+def _fold_half(pairs:list[Pair], cfg, train:bool) -> list[Pair]:
+    "Fold 1 trains on the first seeded half and tests on the second; fold 2 swaps them. Seeded by `split_seed`, never by the training seed."
+    if cfg.fold not in (1, 2): raise ConfigError(f"TrainConfig.fold: {cfg.data} data has folds 1 and 2 (the two halves), got {cfg.fold}")
+    first, second = _halves(pairs, seed=cfg.split_seed)
+    if cfg.fold == 2: first, second = second, first
+    return first if train else second
+
 def ihc_tiles(tiles:tuple=((0, 0), (0, 1), (1, 0), (1, 1))) -> list[Pair]:
     "The immunohistochemistry pair cut into 2×2 tiles; tile (i, j) is row i, column j."
     p = ihc_pair(); ta, tb = _tiles(p.a), _tiles(p.b)
@@ -104,9 +119,10 @@ def source_pairs(cfg:TrainConfig, split:Literal['train', 'test']='train', n_test
     if cfg.data == 'folder':
         if cfg.test_a or cfg.test_b:
             if not (cfg.test_a and cfg.test_b): raise ConfigError("TrainConfig: give both test_a and test_b, or neither")
-            return folder_pairs(cfg.a, cfg.b, log_a=cfg.log_a) if train else folder_pairs(cfg.test_a, cfg.test_b, log_a=cfg.log_a)
-        first, second = _halves(folder_pairs(cfg.a, cfg.b, log_a=cfg.log_a), seed=cfg.seed)
-        return first if train else second
+            a, b = (cfg.a, cfg.b) if train else (cfg.test_a, cfg.test_b)
+            return folder_pairs(a, b, log_a=cfg.log_a, norm=cfg.norm)
+        return _fold_half(folder_pairs(cfg.a, cfg.b, log_a=cfg.log_a, norm=cfg.norm), cfg, train)
+    if cfg.data == 'isl': return _fold_half(isl_pairs(cfg.root or None), cfg, train)
     if not cfg.root: raise ConfigError(f"TrainConfig: data={cfg.data!r} needs root=... (the downloaded dataset folder)")
     if cfg.data == 'histological': return histological_pairs(cfg.root, split)
     return cytological_pairs(cfg.root, fold=cfg.fold, split=split)
@@ -217,6 +233,40 @@ def _distributed(device:torch.device) -> tuple[int, int, bool]:
     dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
     return dist.get_rank(), dist.get_world_size(), True
 
+# %% ../nbs/06_train.ipynb #0df4c745
+def make_optimiser(cfg:TrainConfig, params) -> torch.optim.Optimizer:
+    "SGD with momentum (CoMIR's) or AdamW, at the config's learning rate and weight decay."
+    if cfg.optimizer == 'adamw': return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+# %% ../nbs/06_train.ipynb #ceadfd00
+def lr_at(cfg:TrainConfig, step:int) -> float:
+    "Learning rate of step `step` (0-based): linear warm-up over `warmup` steps, then constant, or cosine decay to 0 at `steps`."
+    if cfg.warmup and step < cfg.warmup: return cfg.lr * (step + 1) / cfg.warmup
+    if cfg.schedule == 'constant': return cfg.lr
+    t = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    return cfg.lr * 0.5 * (1 + math.cos(math.pi * t))
+
+# %% ../nbs/06_train.ipynb #4f5661de
+def validation_patches(cfg:TrainConfig, n:int|None=None) -> tuple[torch.Tensor, torch.Tensor]:
+    "`n` (default `val_patches`) fixed, unaugmented patch pairs of the config's held-out split: (A batch, B batch)."
+    ds = PatchDataset(source_pairs(cfg, 'test'), patch=cfg.patch, length=n or cfg.val_patches, seed=10_007 + cfg.split_seed, augment=False)
+    xa, xb = zip(*(ds[i] for i in range(len(ds))))
+    return torch.stack(xa), torch.stack(xb)
+
+# %% ../nbs/06_train.ipynb #07055d26
+@torch.no_grad()
+def validate(net_a:nn.Module, net_b:nn.Module, xa:torch.Tensor, xb:torch.Tensor, critic:str='mse') -> dict:
+    "Held-out quality of the CoMIRs of aligned batches: mean Pearson r per pair (`val_r`) and top-1 retrieval of the partner (`val_top1`)."
+    modes = net_a.training, net_b.training
+    net_a.eval(); net_b.eval()
+    try: za, zb = net_a(xa).float().flatten(1), net_b(xb).float().flatten(1)
+    finally: net_a.train(modes[0]); net_b.train(modes[1])
+    ca, cb = za - za.mean(1, keepdim=True), zb - zb.mean(1, keepdim=True)
+    r = (ca * cb).sum(1) / (ca.norm(dim=1) * cb.norm(dim=1)).clamp_min(1e-12)
+    top1 = (similarity(za, zb, critic).argmax(1) == torch.arange(len(za), device=za.device)).float().mean()
+    return {'val_r': round(float(r.mean()), 4), 'val_top1': round(float(top1), 4)}
+
 # %% ../nbs/06_train.ipynb #e1163042
 def _same_run(saved:dict, new:dict) -> list[str]:
     "Fields in which a checkpoint's config differs from a new one (`steps` may grow: a run can be extended)."
@@ -235,8 +285,7 @@ def train(cfg:TrainConfig, run_dir, device=None, stop_at:int|None=None, progress
     generator = seed_everything(cfg.seed)
     models = build_models(cfg).to(device)
     if cfg.channels_last: models = models.to(memory_format=torch.channels_last)
-    opts = {m: torch.optim.SGD(models[m].parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-            for m in ('A', 'B')}
+    opts = {m: make_optimiser(cfg, models[m].parameters()) for m in ('A', 'B')}
     step = saved_at = 0
     state = latest_checkpoint(run_dir)
     if state is not None:
@@ -270,7 +319,8 @@ def train(cfg:TrainConfig, run_dir, device=None, stop_at:int|None=None, progress
     bar = tqdm(total=end, initial=step, desc=f'training {run_dir.name}', disable=not (show and main), dynamic_ncols=True)
     log = open(run_dir/'log.jsonl', 'a') if main else None
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
-    models.train(); t_start = time.time(); parts = {}
+    val = tuple(v.to(device).to(memory_format=fmt) for v in validation_patches(cfg)) if cfg.val_every and main else None
+    models.train(); t_start = time.time(); parts = {}; last_val = {}
     def checkpoint(at):
         if main: save_checkpoint(run_dir, {'config': cfg.to_dict(), 'step': at, 'models': models.state_dict(),
                                            'optimisers': {m: o.state_dict() for m, o in opts.items()}, 'rng': _rng_state(generator)})
@@ -289,19 +339,23 @@ def train(cfg:TrainConfig, run_dir, device=None, stop_at:int|None=None, progress
             for o in opts.values(): o.zero_grad(set_to_none=True)
             total.backward()
             for m in ('A', 'B'): torch.nn.utils.clip_grad_norm_(models[m].parameters(), cfg.clip)
-            for o in opts.values(): o.step()
+            for o in opts.values():
+                for g in o.param_groups: g['lr'] = lr_at(cfg, step)
+                o.step()
             step += 1
             if main:
                 rec = {'step': step, **{k: round(float(v), 7) for k, v in parts.items()}, 'seconds': round(time.time() - t0, 4)}
+                if val is not None and (step % cfg.val_every == 0 or step == end):
+                    last_val = validate(models['A'].net, models['B'].net, *val, critic=cfg.critic); rec.update(last_val)
                 log.write(json.dumps(rec) + '\n'); log.flush()
-            bar.update(1); bar.set_postfix(loss=f"{float(parts['total']):.4f}")
+            bar.update(1); bar.set_postfix(loss=f"{float(parts['total']):.4f}", **{k[4:]: v for k, v in last_val.items()})
             if step % cfg.checkpoint_every == 0 or step == end: checkpoint(step); saved_at = step
     finally:
         bar.close()
         if log: log.close()
         if own_group: torch.distributed.destroy_process_group()
     return {'run': str(run_dir), 'step': step, 'steps': cfg.steps, 'seconds': time.time() - t_start,
-            'loss': float(parts['total']) if parts else None, 'world': world}
+            'loss': float(parts['total']) if parts else None, 'world': world, **last_val}
 
 def resume(run_dir, device=None, **kw) -> dict:
     "Continue the run in `run_dir` from its last checkpoint, with its own config."

@@ -1,0 +1,86 @@
+"""Ablation for issue 13: which training recipe makes CoMIRs that a monomodal method registers on held-out real pairs.
+
+Each recipe trains the plain CoMIR (no bottleneck supervision, MSE critic) on one seeded half of the shared SHG /
+bright-field cores (fold 1; `--folds 1,2` adds the swap) and is judged on the other half only: 40 evaluation pairs
+per fold (10 cores × the 4 MultiRegEval levels, 256-px patches of the 512-px cores, the study's own `eval_set`), with
+`ssd`, `sift` and `fftmi` on the 8-bit CoMIRs, and the Pearson r between the two float CoMIRs of each aligned fixed
+patch. Results go to `benchmarks/results_recipe.json` (one entry per recipe and fold, written atomically after each;
+a rerun skips the entries it has).
+
+Usage: python benchmarks/bench_recipe.py [--only NAME,...] [--folds 1] [--out benchmarks/results_recipe.json]
+"""
+import argparse, dataclasses, json, os, platform, sys, tempfile, time
+from pathlib import Path
+import numpy as np, torch
+from corepreg.core import save_json
+from corepreg.data import make_eval_set
+from corepreg.evaluate import evaluate
+from corepreg.infer import Representer
+from corepreg.study import git_commit
+from corepreg.train import TRAIN_PRESETS, TrainConfig, read_log, source_pairs, train
+
+HERE = Path(__file__).resolve().parent
+SHARED = Path(os.environ.get('COREPREG_SHARED_DATA', HERE.parent.parent/'shared'/'data'))/'uwloci-shg-he'
+BASE = TrainConfig(data='folder', a=str(SHARED/'Input'/'SHG_512_not_adjusted'), b=str(SHARED/'comparison'/'truth'),
+                   model='tiny', patch=64, batch=8, checkpoint_every=10**6, val_every=250, val_patches=32)
+ADAM = dict(optimizer='adamw', lr=1e-3, warmup=100, schedule='cosine', weight_decay=1e-4)
+# name → (changes to BASE, what the lever is)
+RECIPES = {
+    'sgd':        (dict(steps=1500), "the quick preset's recipe, 1 500 steps: SGD 0.01, tiny, 64 px, batch 8"),
+    'adamw':      (dict(steps=1500, **ADAM), 'AdamW 1e-3, 100 warm-up steps, cosine decay'),
+    'adamw-minmax': (dict(steps=1500, norm='minmax', **ADAM), 'as adamw, min–max scaling instead of the automatic log'),
+    'adamw-l2':   (dict(steps=1500, l2=0.1, **ADAM), "as adamw, MultiRegEval's activation decay l2 = 0.1"),
+    'adamw-b16':  (dict(steps=1500, batch=16, **ADAM), 'as adamw, batch 16 (30 negatives per anchor)'),
+    'adamw-3k':   (dict(steps=3000, **ADAM), 'as adamw, 3 000 steps'),
+    'adamw-tau':  (dict(steps=1500, tau=0.1, **ADAM), 'as adamw, τ = 0.1'),
+    'small-96':   (dict(steps=600, model='small', patch=96, channels_last=True, **ADAM), "'small' network, 96 px, 600 steps"),
+}
+
+
+def held_out_r(rep, records):
+    "Mean Pearson r between the float CoMIRs of the aligned fixed patches (A, and B at the same place)."
+    rs = []
+    for r in records[::4]:   # one per core (the fixed patch is the same at every level)
+        a, b = rep.float(r.fixed, 'A').ravel(), rep.float(r.fixed_b, 'B').ravel()
+        rs.append(np.corrcoef(a, b)[0, 1])
+    return float(np.mean(rs))
+
+
+def run(name, fold, methods=('ssd', 'sift', 'fftmi')):
+    changes, lever = RECIPES[name]
+    cfg = BASE.replace(fold=fold, **changes)
+    test = source_pairs(cfg, 'test')
+    assert not {p.name for p in test} & {p.name for p in source_pairs(cfg, 'train')}
+    records = make_eval_set(test, patch=256, seed=fold)
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.time(); s = train(cfg, d, progress=False); train_wall = time.time() - t0
+        log = read_log(d)
+        rep = Representer(d)
+        t1 = time.time()
+        comirs = [dataclasses.replace(r, fixed=rep(r.fixed, 'A'), moving=rep(r.moving, 'B')) for r in records]
+        out = {'recipe': name, 'lever': lever, 'fold': fold, 'config': {k: v for k, v in cfg.to_dict().items() if k not in ('a', 'b')},
+               'train_minutes': round(train_wall / 60, 2), 'n_pairs': len(records), 'held_out_r': round(held_out_r(rep, records), 4),
+               'val': [{k: r[k] for k in ('step', 'val_r', 'val_top1')} for r in log if 'val_r' in r],
+               'final_loss': s['loss']}
+        for m in methods:
+            df = evaluate(comirs, m, progress=False)
+            out[f'success_{m}'] = round(float(df.success.mean()), 4)
+        out['eval_minutes'] = round((time.time() - t1) / 60, 2)
+    return out
+
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--only', help='comma-separated recipe names (default: all)')
+    ap.add_argument('--folds', default='1')
+    ap.add_argument('--out', default=str(HERE/'results_recipe.json'))
+    a = ap.parse_args()
+    out = Path(a.out)
+    res = json.loads(out.read_text()) if out.exists() else {'machine': f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}", 'runs': []}
+    done = {(r['recipe'], r['fold']) for r in res['runs']}
+    for name in (a.only.split(',') if a.only else RECIPES):
+        for fold in (int(f) for f in a.folds.split(',')):
+            if (name, fold) in done: continue
+            r = run(name, fold); r['commit'] = git_commit(); r['command'] = 'python ' + ' '.join(sys.argv)
+            res['runs'].append(r); save_json(out, res)
+            print(json.dumps({k: v for k, v in r.items() if k not in ('config', 'val')}), flush=True)
