@@ -3,7 +3,7 @@
 Each recipe trains the plain CoMIR (no bottleneck supervision, MSE critic) on one seeded half of the shared SHG /
 bright-field cores (fold 1; `--folds 1,2` adds the swap) and is judged on the other half only: 40 evaluation pairs
 per fold (10 cores × the 4 MultiRegEval levels, 256-px patches of the 512-px cores, the study's own `eval_set`), with
-`ssd`, `sift` and `fftmi` on the 8-bit CoMIRs, and the Pearson r between the two float CoMIRs of each aligned fixed
+`ssd` and `sift` on the 8-bit CoMIRs (the first two runs also `fftmi`), and the Pearson r between the two float CoMIRs of each aligned fixed
 patch. Results go to `benchmarks/results_recipe.json` (one entry per recipe and fold, written atomically after each;
 a rerun skips the entries it has).
 
@@ -33,20 +33,26 @@ RECIPES = {
     'adamw-b16':  (dict(steps=1500, batch=16, **ADAM), 'as adamw, batch 16 (30 negatives per anchor)'),
     'adamw-3k':   (dict(steps=3000, **ADAM), 'as adamw, 3 000 steps'),
     'adamw-tau':  (dict(steps=1500, tau=0.1, **ADAM), 'as adamw, τ = 0.1'),
-    'small-96':   (dict(steps=600, model='small', patch=96, channels_last=True, **ADAM), "'small' network, 96 px, 600 steps"),
+    'tiny-128':   (dict(steps=800, patch=128, channels_last=True, **ADAM), 'as adamw, 128-px patches, 800 steps'),
+    'small-96':   (dict(steps=600, model='small', patch=96, channels_last=True, **ADAM), "as adamw, the 'small' network, 96-px patches, 600 steps"),
+    'l2-128':     (dict(steps=800, patch=128, channels_last=True, l2=0.1, **ADAM), 'as tiny-128, activation decay l2 = 0.1'),
+    'l2x10-128':  (dict(steps=800, patch=128, channels_last=True, l2=1.0, **ADAM), 'as tiny-128, activation decay l2 = 1'),
+    'l2-128-int': (dict(steps=800, patch=128, channels_last=True, l2=0.1, intensity_aug=0.5, **ADAM), 'as l2-128, random gamma / contrast / brightness per modality (0.5)'),
+    'l2-128-g4':  (dict(steps=800, patch=128, channels_last=True, l2=0.1, group=4, spread=32, **ADAM), 'as l2-128, each batch = 2 groups of 4 overlapping patches (within 32 px): hard negatives'),
+    'adamw-lr3':  (dict(steps=1500, **{**ADAM, 'lr': 3e-3}), 'as adamw, learning rate 3e-3'),
 }
 
 
-def held_out_r(rep, records):
+def held_out_r(rep, records, step=4):
     "Mean Pearson r between the float CoMIRs of the aligned fixed patches (A, and B at the same place)."
     rs = []
-    for r in records[::4]:   # one per core (the fixed patch is the same at every level)
+    for r in records[::step]:   # one per core (the fixed patch is the same at every level)
         a, b = rep.float(r.fixed, 'A').ravel(), rep.float(r.fixed_b, 'B').ravel()
         rs.append(np.corrcoef(a, b)[0, 1])
     return float(np.mean(rs))
 
 
-def run(name, fold, methods=('ssd', 'sift', 'fftmi')):
+def run(name, fold, methods=('ssd', 'sift')):
     changes, lever = RECIPES[name]
     cfg = BASE.replace(fold=fold, **changes)
     test = source_pairs(cfg, 'test')
@@ -61,7 +67,7 @@ def run(name, fold, methods=('ssd', 'sift', 'fftmi')):
         out = {'recipe': name, 'lever': lever, 'fold': fold, 'config': {k: v for k, v in cfg.to_dict().items() if k not in ('a', 'b')},
                'train_minutes': round(train_wall / 60, 2), 'n_pairs': len(records), 'held_out_r': round(held_out_r(rep, records), 4),
                'val': [{k: r[k] for k in ('step', 'val_r', 'val_top1')} for r in log if 'val_r' in r],
-               'final_loss': s['loss']}
+               'final_loss': s['loss'], 'train_r': round(held_out_r(rep, make_eval_set(source_pairs(cfg, 'train'), patch=256, levels=(1,), seed=0), step=1), 4)}
         for m in methods:
             df = evaluate(comirs, m, progress=False)
             out[f'success_{m}'] = round(float(df.success.mean()), 4)
@@ -69,13 +75,29 @@ def run(name, fold, methods=('ssd', 'sift', 'fftmi')):
     return out
 
 
+def table(res) -> str:
+    "The ablation as a markdown table, one row per recipe and fold, in the order run."
+    f = lambda r, k: f"{r[k]:.2f}" if k in r else '–'
+    rows = ['| recipe | lever | fold | steps | train min | held-out r | `ssd` | `sift` | `fftmi` | last val r / top-1 |',
+            '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |']
+    for r in res['runs']:
+        v = r['val'][-1] if r['val'] else {}
+        rows.append(f"| {r['recipe']} | {r['lever']} | {r['fold']} | {r['config']['steps']} | {r['train_minutes']:.1f} | {r['held_out_r']:.2f} | "
+                    f"{f(r, 'success_ssd')} | {f(r, 'success_sift')} | {f(r, 'success_fftmi')} | "
+                    f"{v.get('val_r', float('nan')):.2f} / {v.get('val_top1', float('nan')):.2f} |")
+    return '\n'.join(rows)
+
+
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()
     ap.add_argument('--only', help='comma-separated recipe names (default: all)')
     ap.add_argument('--folds', default='1')
     ap.add_argument('--out', default=str(HERE/'results_recipe.json'))
+    ap.add_argument('--table', action='store_true', help='print the markdown table of the results file and stop')
     a = ap.parse_args()
     out = Path(a.out)
+    if a.table:
+        print(table(json.loads(out.read_text()))); sys.exit()
     res = json.loads(out.read_text()) if out.exists() else {'machine': f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}", 'runs': []}
     done = {(r['recipe'], r['fold']) for r in res['runs']}
     for name in (a.only.split(',') if a.only else RECIPES):

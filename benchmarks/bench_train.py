@@ -1,9 +1,14 @@
-"""Benchmark for issue 5: training steps per second of the quick and full presets (CPU; on a GPU also with and
-without bfloat16 autocast and channels-last, with peak GPU memory).
+"""Benchmark of the training step (issues 5 and 13): steps per second of the quick, standard and full presets, and the
+full preset's step on today's fast path against the baseline path, measured side by side in one run.
 
-Usage: python benchmarks/bench_train.py [--quick-steps 40] [--full-steps 6] [--out benchmarks/results_train.json]
-The seconds of each step come from the trainer's own log (data loading included); the first two steps are dropped
-(warm-up) and the median of the rest is reported.
+Usage: python benchmarks/bench_train.py [--quick-steps 40] [--full-steps 6] [--rounds 3] [--out benchmarks/results_train.json]
+
+The seconds of each step come from the trainer's own log.jsonl (the step itself: forward, loss, backward and
+optimiser; patch sampling is not in it); the first two steps of every run are dropped (warm-up) and the median of
+the rest is reported. For the comparison, the baseline and the fast path alternate (`--rounds` times each) so that
+both see the same machine load; the speed-up is the ratio of their medians over all rounds.
+
+The baseline path is the trainer as it was before issue 13: float32, contiguous (NCHW) memory, `channels_last=False`.
 """
 import argparse, os, platform, statistics, tempfile, time
 from pathlib import Path
@@ -12,37 +17,65 @@ from corepreg.core import save_json
 from corepreg.train import TRAIN_PRESETS, read_log, train
 
 HERE = Path(__file__).resolve().parent
+BASELINE = dict(channels_last=False, amp=False)
 
 
-def measure(cfg, steps, device, **kw):
+def step_seconds(cfg, steps, device, **kw):
+    "Per-step seconds (warm-up dropped), wall seconds and, on a GPU, peak memory of one short training run."
     with tempfile.TemporaryDirectory() as d:
         if device.startswith('cuda'): torch.cuda.reset_peak_memory_stats()
         t0 = time.time()
-        train(cfg.replace(steps=steps, checkpoint_every=steps, **kw), d, device=device, progress=False)
+        train(cfg.replace(steps=steps, checkpoint_every=steps, val_every=0, **kw), d, device=device, progress=False)
         wall = time.time() - t0
         secs = [r['seconds'] for r in read_log(d)][2:]
+    peak = torch.cuda.max_memory_allocated() / 2**30 if device.startswith('cuda') else None
+    return secs, wall, peak
+
+
+def measure(cfg, steps, device, **kw):
+    secs, wall, peak = step_seconds(cfg, steps, device, **kw)
     med = statistics.median(secs)
     out = {'steps': steps, 'median_step_seconds': med, 'steps_per_second': 1 / med, 'wall_seconds': wall,
-           'batch': cfg.batch, 'patch': cfg.patch, 'model': cfg.model, **kw}
-    if device.startswith('cuda'): out['peak_gpu_memory_gib'] = torch.cuda.max_memory_allocated() / 2**30
+           'batch': cfg.batch, 'patch': cfg.patch, 'model': cfg.model, 'channels_last': kw.get('channels_last', cfg.channels_last), **kw}
+    if peak is not None: out['peak_gpu_memory_gib'] = peak
     return out
+
+
+def compare(cfg, steps, rounds, device):
+    "Baseline and fast path of `cfg`, alternating, `rounds` runs each: medians and their ratio."
+    got = {'baseline': [], 'fast': []}
+    for _ in range(rounds):
+        for label, kw in (('baseline', BASELINE), ('fast', {})):
+            got[label] += step_seconds(cfg, steps, device, **kw)[0]
+            print(label, round(statistics.median(got[label]), 3), flush=True)
+    med = {k: statistics.median(v) for k, v in got.items()}
+    return {'baseline': {'median_step_seconds': med['baseline'], 'steps_timed': len(got['baseline']), **BASELINE},
+            'fast': {'median_step_seconds': med['fast'], 'steps_timed': len(got['fast']),
+                     'channels_last': cfg.channels_last, 'amp': cfg.amp},
+            'speedup': med['baseline'] / med['fast'], 'rounds': rounds, 'steps_per_run': steps}
 
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()
     ap.add_argument('--quick-steps', type=int, default=40)
     ap.add_argument('--full-steps', type=int, default=6)
+    ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('--gpu-steps', type=int, default=60)
     ap.add_argument('--out', default=str(HERE/'results_train.json'))
     a = ap.parse_args()
     res = {'machine': f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, threads {torch.get_num_threads()}",
            'cpu': {}, 'gpu': {}}
-    for name, steps in (('quick', a.quick_steps), ('full', a.full_steps)):
+    res['cpu']['full_vs_baseline'] = compare(TRAIN_PRESETS['full'], a.full_steps, a.rounds, 'cpu')
+    print('cpu full vs baseline', res['cpu']['full_vs_baseline'], flush=True)
+    res['cpu']['quick_vs_baseline'] = compare(TRAIN_PRESETS['quick'], a.quick_steps, a.rounds, 'cpu')
+    print('cpu quick vs baseline', res['cpu']['quick_vs_baseline'], flush=True)
+    for name, steps in (('quick', a.quick_steps), ('standard', a.quick_steps)):
         res['cpu'][name] = measure(TRAIN_PRESETS[name], steps, 'cpu')
         print('cpu', name, res['cpu'][name], flush=True)
     if torch.cuda.is_available():
         res['gpu_name'] = torch.cuda.get_device_name()
-        for label, kw in (('fp32', {}), ('bf16', {'amp': True}), ('bf16+channels_last', {'amp': True, 'channels_last': True})):
+        for label, kw in (('fp32', {'channels_last': False}), ('fp32+channels_last', {}), ('bf16+channels_last', {'amp': True})):
             res['gpu'][f'full/{label}'] = measure(TRAIN_PRESETS['full'], a.gpu_steps, 'cuda', **kw)
             print('gpu', label, res['gpu'][f'full/{label}'], flush=True)
+        res['gpu']['standard'] = measure(TRAIN_PRESETS['standard'], a.gpu_steps, 'cuda')
     save_json(a.out, res)   # atomic: write, then rename

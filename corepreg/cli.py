@@ -31,7 +31,7 @@ def grid_from_args(args) -> StudyGrid:
                      folds=tuple(int(f) for f in _list(args.folds)) if args.folds else (1,),
                      methods=_list(args.methods) or p['methods'], steps=args.steps or 0, n_test=args.n_test or 0,
                      a=args.a or '', b=args.b or '', test_a=args.test_a or '', test_b=args.test_b or '', root=args.root or '',
-                     log_a=bool(args.log_a))
+                     log_a=bool(args.log_a), split_seed=args.split_seed)
 
 def for_terminal(report_md:str) -> str:
     "The report's markdown without its figure lines (a terminal cannot show them; the report file keeps them)."
@@ -75,7 +75,8 @@ def parser() -> argparse.ArgumentParser:
     for f in ('a', 'b', 'test_a', 'test_b', 'root'):
         s.add_argument('--' + f.replace('_', '-'), help={'a': 'folder of modality-A images (--data folder)', 'b': 'folder of modality-B images',
                                                          'root': 'dataset root (histological, cytological)'}.get(f, 'evaluation folder (--data folder)'))
-    s.add_argument('--log-a', action='store_true', help='log(1+x) on modality A of folder pairs (SHG)')
+    s.add_argument('--log-a', action='store_true', help='force log on modality A of folder pairs (default: chosen per image from its histogram)')
+    s.add_argument('--split-seed', type=int, default=0, help='seed of the train / test half split of folder and isl data (default 0; the same for every training seed)')
     s.set_defaults(func=study_command)
     add_train_parser(sub); add_infer_parser(sub)
     return p

@@ -407,30 +407,45 @@ def image_crops(img:np.ndarray, n:int, size:int, seed:int=0) -> list[Pair]:
     return out
 
 # %% ../nbs/02_data.ipynb #902591b5
+def _jitter(x, rng, s:float):
+    "Random gamma (x^exp(±s)), then contrast (×exp(±s/2)) and brightness (±s/4) about the patch mean, clipped to [0, 1]: each modality on its own."
+    x = np.clip(x, 0, 1) ** np.exp(rng.uniform(-s, s))
+    m = x.mean()
+    return np.clip((x - m) * np.exp(rng.uniform(-s / 2, s / 2)) + m + rng.uniform(-s / 4, s / 4), 0, 1)
+
 class PatchDataset(torch.utils.data.Dataset):
     "Aligned random crops of `pairs` with shared augmentation; item i → (A patch, B patch), each (1, patch, patch) float32."
-    def __init__(self, pairs:Sequence[Pair], patch:int=128, length:int=10_000, seed:int=0, augment:bool=True):
+    def __init__(self, pairs:Sequence[Pair], patch:int=128, length:int=10_000, seed:int=0, augment:bool=True, intensity:float=0.0,
+                 group:int=1, spread:int=32):
         if not pairs: raise DataError("PatchDataset needs at least one pair")
         small = [f"{p.name} {p.shape}" for p in pairs if min(p.shape) < patch]
         if small: raise DataError(f"images smaller than the patch size {patch}: {small}")
-        self.pairs, self.patch, self.length, self.seed, self.augment = list(pairs), patch, length, seed, augment
+        self.pairs, self.patch, self.length, self.seed, self.augment, self.intensity = list(pairs), patch, length, seed, augment, intensity
+        self.group, self.spread = group, spread
 
     def __len__(self): return self.length
 
-    def _crop(self, rng, p:Pair, size:int):
+    def _crop(self, rng, p:Pair, size:int, near=None):
         h, w = p.shape
-        y, x = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)
+        if near is None: y, x = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)
+        else:   # a crop within `spread` px of the group's centre (fractions of the free range, so any crop size fits)
+            fy, fx = near
+            y = int(np.clip(round(fy * (h - size) + rng.integers(-self.spread, self.spread + 1)), 0, h - size))
+            x = int(np.clip(round(fx * (w - size) + rng.integers(-self.spread, self.spread + 1)), 0, w - size))
         return p.a[y:y+size, x:x+size], p.b[y:y+size, x:x+size]
 
     def __getitem__(self, i:int):
         rng = np.random.default_rng([self.seed, i])
-        p = self.pairs[rng.integers(len(self.pairs))]
+        p, near = self.pairs[rng.integers(len(self.pairs))], None
+        if self.group > 1:   # `group` consecutive items share an image and a neighbourhood: hard negatives for each other
+            g = np.random.default_rng([self.seed, i // self.group, 1])
+            p, near = self.pairs[g.integers(len(self.pairs))], (g.random(), g.random())
         n = self.patch
         if not self.augment:
-            a, b = self._crop(rng, p, n)
+            a, b = self._crop(rng, p, n, near)
         else:
             big = min(min(p.shape), int(math.ceil(n * math.sqrt(2))) + 2)   # room for any rotation
-            a, b = self._crop(rng, p, big)
+            a, b = self._crop(rng, p, big, near)
             angle = rng.uniform(-180, 180)
             a, b = (ndimage.rotate(im, angle, reshape=False, order=1, mode='reflect') for im in (a, b))
             o = (big - n) // 2
@@ -439,6 +454,7 @@ class PatchDataset(torch.utils.data.Dataset):
             if rng.random() < 0.5:
                 s = rng.uniform(0, 2)
                 a, b = ndimage.gaussian_filter(a, s), ndimage.gaussian_filter(b, s)
+            if self.intensity > 0: a, b = _jitter(a, rng, self.intensity), _jitter(b, rng, self.intensity)
         return (torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None],
                 torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32))[None])
 

@@ -156,3 +156,30 @@ def test_uwloci_real_pairs():
     assert len(pairs) == 20
     assert all(p.a.shape == (512, 512) and p.a.dtype == np.float32 for p in pairs)
     assert all(0 <= p.a.min() and p.a.max() <= 1 for p in pairs)
+
+
+@pytest.mark.skipif(not (SHARED_DATA/'uwloci-shg-he').exists(), reason='shared/data/uwloci-shg-he is not on this machine')
+def test_automatic_normalisation_finds_the_shg_log():
+    "Without --log-a, every shared SHG core gets the logarithm and no bright-field image does, so the flag changes nothing."
+    from corepreg.data import folder_pairs, heavy_tailed, read_image
+    root = SHARED_DATA/'uwloci-shg-he'
+    auto = folder_pairs(root/'Input'/'SHG_512_not_adjusted', root/'comparison'/'truth')
+    forced = folder_pairs(root/'Input'/'SHG_512_not_adjusted', root/'comparison'/'truth', log_a=True)
+    assert [p.meta['log_a'] for p in auto] == [True] * 20 and [p.meta['log_b'] for p in auto] == [False] * 20
+    assert all(np.array_equal(p.a, q.a) and np.array_equal(p.b, q.b) for p, q in zip(auto, forced))
+    # min–max scaling, the old default, leaves most of the tissue black: the median SHG pixel sits below 5 % of the range
+    shg = read_image(root/'Input'/'SHG_512_not_adjusted'/'1B_A1.tif')
+    assert heavy_tailed(shg) and np.median(shg / shg.max()) < 0.05
+    assert np.median(auto[0].a) > 0.2
+
+
+@pytest.mark.skipif(not (SHARED_DATA/'isl-kevan-phase-fluo').exists(), reason='shared/data/isl-kevan-phase-fluo is not on this machine')
+def test_isl_tiles():
+    "The ISL field: 16 aligned 256-px tiles; phase contrast is only clipped, the confocal channel gets the logarithm."
+    from corepreg.data import isl_pairs, heavy_tailed, read_image, ISL_FILE, ISL_CHANNELS
+    pairs = isl_pairs(SHARED_DATA)
+    assert len(pairs) == 16 and {p.shape for p in pairs} == {(256, 256)}
+    assert len({p.name for p in pairs}) == 16
+    folder = SHARED_DATA/'isl-kevan-phase-fluo'/'images'
+    assert not heavy_tailed(read_image(folder/ISL_FILE.format(ISL_CHANNELS['PHASE'])))
+    assert heavy_tailed(read_image(folder/ISL_FILE.format(ISL_CHANNELS['NFH'])))

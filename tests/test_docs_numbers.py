@@ -42,3 +42,20 @@ def test_results_name_their_command_and_a_clean_commit(folder):
     cmd = json.loads((ROOT/'results'/folder/'command.json').read_text())
     assert cmd['command'].startswith('corepreg study') and '--out ' in cmd['command'], cmd['command']
     assert len(cmd['commit']) == 40 and not cmd['commit'].endswith('dirty'), cmd['commit']
+
+
+# The study's finding, word for word as PAPER.md gives it; the pages must state it before our own answer.
+PAPER_FINDING = ("**The paper's finding:** the representations learned *without* additional supervision of the bottleneck (the plain CoMIR)\n"
+                 "registered best, on both datasets; supervising the bottleneck led to partial dimensional collapse of its embedding space,\n"
+                 "which the authors show with MDS.")
+
+
+@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb', 'nbs/12_results.ipynb'])
+def test_pages_state_the_papers_finding(page):
+    "Each page carries the paper's finding verbatim, and none repeats the old misstatement that supervision helped."
+    text = (ROOT/page).read_text()
+    if page.endswith('.ipynb'): text = '\n'.join(''.join(c['source']) for c in json.loads(text)['cells'])
+    assert PAPER_FINDING in text, f"{page} must state the paper's finding exactly: {PAPER_FINDING}"
+    for wrong in ('The paper reports that it can', "the paper's claim that supervision of intermediate layers can improve",
+                  'in the direction the paper reports'):
+        assert wrong not in text, f"{page} misstates the paper: {wrong!r}"
