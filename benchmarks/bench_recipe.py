@@ -78,12 +78,12 @@ def run(name, fold, methods=('ssd', 'sift')):
 def table(res) -> str:
     "The ablation as a markdown table, one row per recipe and fold, in the order run."
     f = lambda r, k: f"{r[k]:.2f}" if k in r else '–'
-    rows = ['| recipe | lever | fold | steps | train min | held-out r | `ssd` | `sift` | `fftmi` | last val r / top-1 |',
-            '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |']
+    rows = ['| recipe | lever | fold | steps | train min | held-out r | training-core r | `ssd` | `sift` | `fftmi` | last val r / top-1 |',
+            '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |']
     for r in res['runs']:
         v = r['val'][-1] if r['val'] else {}
         rows.append(f"| {r['recipe']} | {r['lever']} | {r['fold']} | {r['config']['steps']} | {r['train_minutes']:.1f} | {r['held_out_r']:.2f} | "
-                    f"{f(r, 'success_ssd')} | {f(r, 'success_sift')} | {f(r, 'success_fftmi')} | "
+                    f"{f(r, 'train_r')} | {f(r, 'success_ssd')} | {f(r, 'success_sift')} | {f(r, 'success_fftmi')} | "
                     f"{v.get('val_r', float('nan')):.2f} / {v.get('val_top1', float('nan')):.2f} |")
     return '\n'.join(rows)
 

@@ -42,11 +42,11 @@ def study_command(args) -> int:
     t0 = time.time()
     try:
         grid = grid_from_args(args)
-        out = Path(args.out)
+        out = Path(args.out); commit = git_commit()   # the code that runs: taken before the run, not after it
         print(f"corepreg study: {grid.datasets}, preset {grid.preset}, critics {list(grid.critics)}, supervision {list(grid.supervision)}, "
               f"{grid.seeds} seed(s), folds {list(grid.folds)}, methods {list(grid.methods)}; device {get_device()}; output {out}", flush=True)
         res = run_study(grid, out, args.shard, progress=sys.stderr.isatty())
-        cmd = {'command': 'corepreg ' + ' '.join(args.argv), 'grid': grid.to_dict(), 'commit': git_commit(),
+        cmd = {'command': 'corepreg ' + ' '.join(args.argv), 'grid': grid.to_dict(), 'commit': commit,
                'seconds': round(time.time() - t0, 1), 'shard': args.shard, 'device': str(get_device())}
         save_json(out/'command.json', cmd)
         text = report(out, f'corepreg study, preset {grid.preset}')

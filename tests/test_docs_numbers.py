@@ -37,7 +37,7 @@ def test_key_table_matches_results(page):
         assert row in text, f"{page} does not carry this row of the key table, rebuilt from results/: {row}"
 
 
-@pytest.mark.parametrize('folder', ['quick', 'uwloci'])
+@pytest.mark.parametrize('folder', ['quick', 'uwloci', 'uwloci-standard'])
 def test_results_name_their_command_and_a_clean_commit(folder):
     cmd = json.loads((ROOT/'results'/folder/'command.json').read_text())
     assert cmd['command'].startswith('corepreg study') and '--out ' in cmd['command'], cmd['command']
@@ -59,3 +59,29 @@ def test_pages_state_the_papers_finding(page):
     for wrong in ('The paper reports that it can', "the paper's claim that supervision of intermediate layers can improve",
                   'in the direction the paper reports'):
         assert wrong not in text, f"{page} misstates the paper: {wrong!r}"
+
+
+# The standard preset's held-out measurements (issue 13): one row per dataset and fold.
+STANDARD = [('SHG / bright-field cores (`results/uwloci-standard`)', 'uwloci-standard')]
+
+
+def standard_rows() -> list[str]:
+    "Per dataset and fold: CoMIR success with ssd, sift, fftmi, mi; the raw baselines; held-out r; training minutes."
+    rows = []
+    for label, folder in STANDARD:
+        res = pd.read_csv(ROOT/'results'/folder/'results.csv')
+        for fold, d in res.groupby('fold'):
+            c = d[d.representation == 'comir'].set_index('method'); r = d[d.representation == 'raw'].set_index('method')
+            cells = [f"{c.success_rate[m]:.2f}" for m in ('ssd', 'sift', 'fftmi', 'mi')]
+            cells += [f"{r.success_rate[m]:.2f}" for m in ('fftmi', 'mi')]
+            cells += [f"{c.comir_r.iloc[0]:.2f}", f"{c.train_seconds.iloc[0] / 60:.1f}"]
+            rows.append(f"| {label} | {fold} | " + ' | '.join(cells) + ' |')
+    return rows
+
+
+@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
+def test_standard_table_matches_results(page):
+    text = (ROOT/page).read_text()
+    if page.endswith('.ipynb'): text = '\n'.join(''.join(c['source']) for c in json.loads(text)['cells'])
+    for row in standard_rows():
+        assert row in text, f"{page} does not carry this row of the standard-preset table, rebuilt from results/: {row}"

@@ -57,3 +57,18 @@ def test_success_rate_and_tables():
     assert s.loc['a', 'success_rate'] == 0.75 and s.loc['a', 'success_level2'] == 0.5 and s.loc['a', 'median_error'] == 2.5
     f = fold_summary(df)
     assert f.loc['a', 'mean'] == 0.75 and f.loc['a', 'std'] == 0.25
+
+
+def test_sift_survives_a_failed_estimation():
+    "scikit-image 0.26's `ransac` returns a falsy `FailedEstimation` (not None) on degenerate matches: a failed pair, not a crash."
+    from unittest import mock
+    import skimage.measure
+
+    class FailedEstimation:            # what skimage 0.26 hands back: falsy, and any attribute access raises
+        def __bool__(self): return False
+        def __getattr__(self, name): raise RuntimeError(f'FailedEstimationAccessError: {name}')
+
+    img = synthetic_pair(256, 3).a
+    with mock.patch.object(skimage.measure, 'ransac', lambda *a, **k: (FailedEstimation(), np.ones(10, bool))):
+        est = register(img, img, 'sift')
+    assert est.failed and 'RANSAC' in est.message
