@@ -4,7 +4,7 @@ Each recipe trains the plain CoMIR (no bottleneck supervision, MSE critic) on on
 bright-field cores (fold 1; `--folds 1,2` adds the swap) and is judged on the other half only: 40 evaluation pairs
 per fold (10 cores × the 4 MultiRegEval levels, 256-px patches of the 512-px cores, the study's own `eval_set`), with
 `ssd` and `sift` on the 8-bit CoMIRs (the first two runs also `fftmi`), and the Pearson r between the two float CoMIRs of each aligned fixed
-patch. Results go to `benchmarks/results_recipe.json` (one entry per recipe and fold, written atomically after each;
+patch (`study.comir_correlation`, the study's `comir_r`). Results go to `benchmarks/results_recipe.json` (one entry per recipe and fold, written atomically after each;
 a rerun skips the entries it has).
 
 Usage: python benchmarks/bench_recipe.py [--only NAME,...] [--folds 1] [--out benchmarks/results_recipe.json]
@@ -16,8 +16,8 @@ from corepreg.core import save_json
 from corepreg.data import make_eval_set
 from corepreg.evaluate import evaluate
 from corepreg.infer import Representer
-from corepreg.study import git_commit
-from corepreg.train import TRAIN_PRESETS, TrainConfig, read_log, source_pairs, train
+from corepreg.study import comir_correlation, git_commit
+from corepreg.train import TrainConfig, read_log, source_pairs, train
 
 HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get('COREPREG_SHARED_DATA', HERE.parent.parent/'shared'/'data'))/'uwloci-shg-he'
@@ -43,15 +43,6 @@ RECIPES = {
 }
 
 
-def held_out_r(rep, records, step=4):
-    "Mean Pearson r between the float CoMIRs of the aligned fixed patches (A, and B at the same place)."
-    rs = []
-    for r in records[::step]:   # one per core (the fixed patch is the same at every level)
-        a, b = rep.float(r.fixed, 'A').ravel(), rep.float(r.fixed_b, 'B').ravel()
-        rs.append(np.corrcoef(a, b)[0, 1])
-    return float(np.mean(rs))
-
-
 def run(name, fold, methods=('ssd', 'sift')):
     changes, lever = RECIPES[name]
     cfg = BASE.replace(fold=fold, **changes)
@@ -65,9 +56,9 @@ def run(name, fold, methods=('ssd', 'sift')):
         t1 = time.time()
         comirs = [dataclasses.replace(r, fixed=rep(r.fixed, 'A'), moving=rep(r.moving, 'B')) for r in records]
         out = {'recipe': name, 'lever': lever, 'fold': fold, 'config': {k: v for k, v in cfg.to_dict().items() if k not in ('a', 'b')},
-               'train_minutes': round(train_wall / 60, 2), 'n_pairs': len(records), 'held_out_r': round(held_out_r(rep, records), 4),
+               'train_minutes': round(train_wall / 60, 2), 'n_pairs': len(records), 'held_out_r': round(comir_correlation(rep, records), 4),
                'val': [{k: r[k] for k in ('step', 'val_r', 'val_top1')} for r in log if 'val_r' in r],
-               'final_loss': s['loss'], 'train_r': round(held_out_r(rep, make_eval_set(source_pairs(cfg, 'train'), patch=256, levels=(1,), seed=0), step=1), 4)}
+               'final_loss': s['loss'], 'train_r': round(comir_correlation(rep, make_eval_set(source_pairs(cfg, 'train'), patch=256, levels=(1,), seed=0)), 4)}
         for m in methods:
             df = evaluate(comirs, m, progress=False)
             out[f'success_{m}'] = round(float(df.success.mean()), 4)

@@ -204,6 +204,11 @@ SHARED_DATA = Path(__file__).resolve().parent.parent.parent/'shared'/'data' if '
 
 def _shared(root) -> Path: return Path(root or os.environ.get('COREPREG_SHARED_DATA', SHARED_DATA))
 
+def _tiles(img, n=2):
+    "An image cut into n×n equal tiles: {(row, column): tile}."
+    h, w = img.shape; th, tw = h // n, w // n
+    return {(i, j): img[i*th:(i+1)*th, j*tw:(j+1)*tw] for i in range(n) for j in range(n)}
+
 def uwloci_pairs(root=None, names=None) -> list[Pair]:
     "The 20 real SHG (A) / registered bright-field (B) cores in `shared/data/uwloci-shg-he` (local only), normalised automatically."
     root = _shared(root)/'uwloci-shg-he'
@@ -222,10 +227,8 @@ def isl_pairs(root=None, b:str='NFH', n:int=4) -> list[Pair]:
     for m, ch in (('a', 'PHASE'), ('b', b)):
         f = folder/ISL_FILE.format(ISL_CHANNELS[ch])
         imgs[m] = normalise(read_image(f), name=str(f))[0]
-    th, tw = imgs['a'].shape[0] // n, imgs['a'].shape[1] // n
-    cut = lambda im, i, j: im[i*th:(i+1)*th, j*tw:(j+1)*tw]
-    return [Pair(cut(imgs['a'], i, j), cut(imgs['b'], i, j), f'isl-r{i}c{j}', {'source': 'isl', 'tile': (i, j), 'B': b})
-            for i in range(n) for j in range(n)]
+    ta, tb = _tiles(imgs['a'], n), _tiles(imgs['b'], n)
+    return [Pair(ta[t], tb[t], f'isl-r{t[0]}c{t[1]}', {'source': 'isl', 'tile': t, 'B': b}) for t in ta]
 
 # %% ../nbs/02_data.ipynb #a7b8157c
 ZENODO_API = 'https://zenodo.org/api'
@@ -314,10 +317,6 @@ def histological_pairs(root, split:str='test', names:Sequence[str]|None=None) ->
 
 # %% ../nbs/02_data.ipynb #2ee52a41
 CELL_LINES = {1: 'DU145', 2: 'PNT1A', 3: 'LNCaP'}
-
-def _tiles(img, n=2):
-    h, w = img.shape; th, tw = h // n, w // n
-    return {(i, j): img[i*th:(i+1)*th, j*tw:(j+1)*tw] for i in range(n) for j in range(n)}
 
 def _cyto_frames(root:Path):
     "Yield (image id, fluorescence frame, QPI frame) from stacks or from extracted GREEN/ and QPI/ folders."

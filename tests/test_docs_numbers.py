@@ -15,6 +15,12 @@ ROWS = [('SHG / bright-field cores (`results/uwloci`)', 'uwloci', 'folder'),
 VARIANTS = ('none', 'pooled', 'projected', 'dense')
 
 
+def page_text(page:str) -> str:
+    "The text of README.md, or the sources of a notebook's cells joined."
+    text = (ROOT/page).read_text()
+    return '\n'.join(''.join(c['source']) for c in json.loads(text)['cells']) if page.endswith('.ipynb') else text
+
+
 def key_rows() -> list[str]:
     "One markdown row per dataset: fftmi success of the MSE-critic CoMIRs per variant, then the raw baselines."
     rows = []
@@ -31,8 +37,7 @@ def key_rows() -> list[str]:
 
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
 def test_key_table_matches_results(page):
-    text = (ROOT/page).read_text()
-    if page.endswith('.ipynb'): text = '\n'.join(''.join(c['source']) for c in json.loads(text)['cells'])
+    text = page_text(page)
     for row in key_rows():
         assert row in text, f"{page} does not carry this row of the key table, rebuilt from results/: {row}"
 
@@ -53,8 +58,7 @@ PAPER_FINDING = ("**The paper's finding:** the representations learned *without*
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb', 'nbs/12_results.ipynb'])
 def test_pages_state_the_papers_finding(page):
     "Each page carries the paper's finding verbatim, and none repeats the old misstatement that supervision helped."
-    text = (ROOT/page).read_text()
-    if page.endswith('.ipynb'): text = '\n'.join(''.join(c['source']) for c in json.loads(text)['cells'])
+    text = page_text(page)
     assert PAPER_FINDING in text, f"{page} must state the paper's finding exactly: {PAPER_FINDING}"
     for wrong in ('The paper reports that it can', "the paper's claim that supervision of intermediate layers can improve",
                   'in the direction the paper reports'):
@@ -81,7 +85,6 @@ def standard_rows() -> list[str]:
 
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
 def test_standard_table_matches_results(page):
-    text = (ROOT/page).read_text()
-    if page.endswith('.ipynb'): text = '\n'.join(''.join(c['source']) for c in json.loads(text)['cells'])
+    text = page_text(page)
     for row in standard_rows():
         assert row in text, f"{page} does not carry this row of the standard-preset table, rebuilt from results/: {row}"
