@@ -46,8 +46,9 @@ clean-nbs: env
 docs: env
 	$(PY) tools/build_docs.py
 
+# Jupyter refuses to run as root without --allow-root; it is added only when running as root.
 lab: env
-	$(VENV)/bin/jupyter lab --notebook-dir=nbs
+	$(VENV)/bin/jupyter lab --notebook-dir=nbs $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 # The benchmarks (minutes to an hour on 2 cores; run on an idle machine): figures go to benchmarks/results_*.json,
 # tabulated by hand in benchmarks/RESULTS.md.

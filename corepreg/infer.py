@@ -100,13 +100,15 @@ def input_image(img:np.ndarray, cfg, modality:str, name:str='image') -> np.ndarr
 
 def infer_command(args) -> int:
     "`corepreg infer --run DIR --modality A IMAGES... --out DIR`."
-    try: rep = Representer(args.run, tile=args.tile)
-    except (CheckpointError, FileNotFoundError) as e: raise SystemExit(f"corepreg infer: {e}")
+    out = Path(args.out)
+    try:
+        if out.exists() and not out.is_dir(): raise FileNotFoundError(f"--out {out}: is a file, not a folder")
+        rep = Representer(args.run, tile=args.tile)
+        images = {path: read_image(path) for path in args.images}   # every image is read before any is written
+    except (CheckpointError, FileNotFoundError, DataError) as e: raise SystemExit(f"corepreg infer: {e}")
     from tqdm.auto import tqdm
     for path in tqdm(args.images, desc=f'CoMIRs ({args.modality})', disable=not sys.stderr.isatty()):
-        try: img = read_image(path)
-        except DataError as e: raise SystemExit(f"corepreg infer: {e}")
-        img = input_image(img, rep.config, args.modality, str(path))
+        img = input_image(images[path], rep.config, args.modality, str(path))
         png, tif = save_comir(rep.float(img, args.modality), args.out, Path(path).stem + '_comir')
         print(f"{path} -> {png}, {tif}")
     return 0

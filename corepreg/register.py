@@ -310,7 +310,7 @@ def _fftmi_fast(fixed, moving, grid, spacing, levels, min_overlap, coarse_size, 
     fq = _np_quantise(fixed, np.ones_like(fixed, bool), levels)
     r = f + 1
     shifts = [(sy0 + dy, sx0 + dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1)]
-    near = list(grid[a] + np.arange(-spacing, spacing + 1e-9, fine_step))
+    near = list(grid[a] + np.arange(-spacing / 2, spacing / 2 + 1e-9, fine_step))   # the true angle is within half a step
     turned, masks = _turned_torch(moving, near, torch.device('cpu'))
     best = (-np.inf, None)
     for ang, mv, mk in zip(near, turned.numpy(), masks.numpy() > 0.5):

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['DATA_SOURCES', 'TRAIN_PRESETS', 'CHECKPOINT', 'PREVIOUS', 'TrainConfig', 'ihc_tiles', 'source_pairs',
-           'CheckpointError', 'TrainingError', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint',
+           'CheckpointError', 'TrainingError', 'set_aside', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint',
            'build_models', 'load_run', 'read_log', 'make_optimiser', 'lr_at', 'validation_patches', 'validate', 'train',
            'resume', 'add_config_options', 'config_from_args', 'train_command', 'add_train_parser']
 
@@ -144,11 +144,21 @@ class TrainingError(RuntimeError):
 
 CHECKPOINT, PREVIOUS = 'checkpoint.pt', 'checkpoint.prev.pt'
 
+def set_aside(path:Path, reason) -> Path:
+    "Rename a damaged file to `<name>.broken-<n><suffix>` (never delete it) and warn, naming both."
+    n = 1
+    while (aside := path.with_name(f'{path.stem}.broken-{n}{path.suffix}')).exists(): n += 1
+    os.replace(path, aside)
+    warnings.warn(f"{reason}; set aside as {aside.name}")
+    return aside
+
 def save_checkpoint(run_dir, state:dict) -> Path:
-    "Write `state` as `run_dir/checkpoint.pt` atomically, keeping the previous one as `checkpoint.prev.pt`."
+    "Write `state` as `run_dir/checkpoint.pt` atomically; the one it replaces becomes `checkpoint.prev.pt` only if it loads."
     run_dir = Path(run_dir); path = run_dir/CHECKPOINT
     with atomic_open(run_dir/'.checkpoint.new', 'wb') as f: torch.save(state, f)
-    if path.exists(): os.replace(path, run_dir/PREVIOUS)
+    if path.exists():
+        try: load_checkpoint(path); os.replace(path, run_dir/PREVIOUS)   # a damaged file never overwrites the good backup
+        except CheckpointError as e: set_aside(path, e)
     os.replace(run_dir/'.checkpoint.new', path)
     return path
 
@@ -170,7 +180,9 @@ def latest_checkpoint(run_dir) -> dict|None:
         if not (run_dir/name).exists(): continue
         try: return load_checkpoint(run_dir/name)
         except CheckpointError as e:
-            errors.append(str(e)); warnings.warn(f"{e}; trying the previous checkpoint")
+            errors.append(str(e))
+            if name == CHECKPOINT: set_aside(run_dir/name, f"{e}; resuming from {PREVIOUS}")   # kept, out of the backup's way
+            else: warnings.warn(str(e))
     if errors: raise CheckpointError('no loadable checkpoint: ' + '; '.join(errors))
     return None
 
@@ -288,6 +300,9 @@ def train(cfg:TrainConfig, run_dir, device=None, stop_at:int|None=None, progress
     if device.type == 'cuda' and 'LOCAL_RANK' in os.environ: device = torch.device('cuda', int(os.environ['LOCAL_RANK']))
     rank, world, own_group = _distributed(device)
     main = rank == 0
+    pairs = source_pairs(cfg, 'train')                          # bad data is an error before the run folder exists
+    too_small = [p.name for p in pairs if min(p.shape) < cfg.patch]
+    if too_small: raise DataError(f"image(s) {too_small[:5]} are smaller than the patch size {cfg.patch} px (TrainConfig.patch)")
     if main: run_folder(run_dir, cfg, may_change=('steps',))     # a run may be extended; any other change is refused
 
     generator = seed_everything(cfg.seed)
@@ -316,7 +331,7 @@ def train(cfg:TrainConfig, run_dir, device=None, stop_at:int|None=None, progress
         heads = {m: (DDP(h, device_ids=ids) if h is not None else None) for m, h in heads.items()}
 
     end = min(cfg.steps, stop_at) if stop_at is not None else cfg.steps
-    ds = PatchDataset(source_pairs(cfg, 'train'), patch=cfg.patch, length=10**12, seed=cfg.seed, intensity=cfg.intensity_aug,
+    ds = PatchDataset(pairs, patch=cfg.patch, length=10**12, seed=cfg.seed, intensity=cfg.intensity_aug,
                       group=cfg.group, spread=cfg.spread)
     order = [i for s in range(step, end) for i in _batch_indices(s, cfg.batch, rank, world)]
     if num_workers is None: num_workers = 4 if device.type == 'cuda' else 0
