@@ -81,16 +81,23 @@ def read_image(path, gray:bool=True) -> np.ndarray:
     try:
         if path.suffix.lower() in ('.tif', '.tiff'):
             import tifffile
-            img = tifffile.imread(path)
+            with tifffile.TiffFile(path) as tif:
+                s = tif.series[0]
+                img = s.asarray()
+            if img.ndim > 2 and 'S' not in s.axes:   # pages or planes of a stack, not the samples of a colour image
+                raise DataError(f"{path}: a stack of {img.shape[0]} planes {img.shape} (axes {s.axes}); corepreg reads 2-D images, "
+                                f"one plane per file")
         else:
             from skimage import io
             img = io.imread(path)
+    except DataError: raise
     except Exception as e:
         raise DataError(f"{path}: cannot be read as an image (truncated or not an image file?): {type(e).__name__}: {e}") from None
     img = np.asarray(img)
     if img.dtype == bool: img = img.astype(np.uint8)
     img = img.astype(np.float32)
-    return to_gray(img) if gray else img
+    try: return to_gray(img) if gray else img
+    except DataError as e: raise DataError(f"{path}: {e}") from None
 
 # %% ../nbs/02_data.ipynb #95e162ae
 def ihc_pair(clip:tuple=(0.5, 99.5)) -> Pair:

@@ -228,18 +228,17 @@ def git_commit() -> str:
 def run_study(grid:StudyGrid, out, shard_spec:str|None=None, progress:bool=True, log=print) -> pd.DataFrame:
     "Run every cell of the grid (or of one shard) that has no rows yet; return all rows of the folder."
     from tqdm.auto import tqdm
-    out = run_folder(out, grid, 'grid.json', refusal='holds the results of a different grid')
     todo_all = shard(cells(grid), shard_spec)
+    sets = {k: eval_set(grid, *k) for k in dict.fromkeys((c.dataset, c.fold) for c in todo_all)}   # bad data fails here, before any file
+    out = run_folder(out, grid, 'grid.json', refusal='holds the results of a different grid')
     mine = results_file(out, shard_spec)
     done = set(read_results(out).get('cell_id', ()))
     todo = [c for c in todo_all if c.id not in done]
     log(f"{len(todo_all)} cells{f' in shard {shard_spec}' if shard_spec else ''}: {len(todo_all) - len(todo)} done before, {len(todo)} to run")
-    sets = {}
     bar = tqdm(todo, desc='study', disable=not progress, dynamic_ncols=True)
     for cell in bar:
         bar.set_postfix_str(cell.id)
         key = (cell.dataset, cell.fold)
-        if key not in sets: sets[key] = eval_set(grid, *key)
         t0 = time.time()
         rows, recs, details = run_cell(grid, cell, out, sets[key], progress=False)
         atomic_write(out/'records'/f'{cell.id}.csv', recs.to_csv(index=False))
