@@ -23,10 +23,10 @@ D = Path(os.environ.get('COREPREG_SHARED_DATA', HERE.parent.parent/'shared'/'dat
 METHODS = ('fftmi', 'sift', 'ssd', 'mi')
 
 
-def side_by_side(recs, fixed, moving):
+def side_by_side(recs, fixed, moving, methods=METHODS):
     "Per method: old and new success, seconds, per-pair ratios."
     out = {}
-    for m in METHODS:
+    for m in methods:
         rows = {'old': [], 'new': []}
         for r, f, mv in zip(recs, fixed, moving):
             for which, opts in (('old', LEGACY[m]), ('new', {})):
@@ -46,11 +46,15 @@ if __name__ == '__main__':
     ap.add_argument('--runs', default='runs/uwloci-standard/runs')
     ap.add_argument('--split-seed', type=int, default=0)
     ap.add_argument('--out', default=str(HERE/'results_backends.json'))
+    ap.add_argument('--methods', default=','.join(METHODS), help='rerun only these; the others are kept from --out (with their commit)')
     a = ap.parse_args()
+    methods = tuple(a.methods.split(','))
+    import json
+    old = json.loads(Path(a.out).read_text()) if set(methods) != set(METHODS) and Path(a.out).exists() else {}
     t0 = time.time()
     shg = D/'Input'/'SHG_512_not_adjusted'
     recs = make_eval_set(folder_pairs(shg, shg), 256, seed=3)
-    res = {'shg_monomodal': side_by_side(recs, [r.fixed for r in recs], [r.moving for r in recs])}
+    res = {'shg_monomodal': side_by_side(recs, [r.fixed for r in recs], [r.moving for r in recs], methods)}
     pairs = folder_pairs(shg, D/'comparison'/'truth')
     first, second = _halves(pairs, a.split_seed)
     comir = {'recs': [], 'fixed': [], 'moving': []}
@@ -58,7 +62,10 @@ if __name__ == '__main__':
         rep = Representer(Path(a.runs)/f'folder-f{fold}-s0-none-mse')
         for r in make_eval_set(held, 256, seed=3):
             comir['recs'].append(r); comir['fixed'].append(rep(r.fixed, 'A')); comir['moving'].append(rep(r.moving, 'B'))
-    res['comir_heldout'] = side_by_side(comir['recs'], comir['fixed'], comir['moving'])
+    res['comir_heldout'] = side_by_side(comir['recs'], comir['fixed'], comir['moving'], methods)
     commit = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True).stdout.strip()
-    save_json(a.out, {'command': f'python benchmarks/bench_backends.py --runs {a.runs} --split-seed {a.split_seed}', 'commit': commit,
-                      'machine': f"{platform.machine()}, {os.cpu_count()} cores", 'wall_s': round(time.time() - t0, 1), **res})
+    for block in res:
+        for m in res[block]: res[block][m]['commit'] = commit   # each method's rows say which code measured them
+        res[block] = {m: (res[block].get(m) or old[block][m]) for m in METHODS if m in res[block] or m in old.get(block, {})}
+    save_json(a.out, {**old, 'command': f'python benchmarks/bench_backends.py --runs {a.runs} --split-seed {a.split_seed}', 'commit': commit,
+                      'machine': f"{platform.machine()}, {os.cpu_count()} cores", f'wall_s_{a.methods}': round(time.time() - t0, 1), **res})

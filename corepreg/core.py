@@ -92,6 +92,8 @@ def atomic_open(path, mode:str='w', **kw):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    umask = os.umask(0); os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; the result gets the permissions of any file the user writes
     try:
         with os.fdopen(fd, mode, **kw) as f:
             yield f

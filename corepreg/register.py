@@ -36,19 +36,11 @@ def _result(T:RigidTransform, t0:float, failed:bool=False, message:str='') -> Re
 def _identity(shape) -> RigidTransform: return RigidTransform.about_centre(0, 0, 0, shape)
 
 # %% ../nbs/08_register.ipynb #8eebdccc
-def register_sift(fixed, moving,
-                  n_keypoints:int=500,  # keypoints kept per image (the largest scales)
-                  residual:float=2.0,   # RANSAC inlier threshold, px
-                  max_trials:int=2000,  # RANSAC iterations
-                  seed:int=0,           # RANSAC's random seed
-                  c_dog:float=0.01/3,   # contrast threshold of the difference of Gaussians, for images stretched to [0, 1]
-                  upsampling:int=1,     # SIFT's first-octave upsampling (scikit-image's default, and corepreg's before 0.2, is 2)
-                 ) -> Registration:
-    "SIFT keypoints and descriptors, cross-checked matching, RANSAC with a Euclidean (rigid) model."
+def _sift_once(fixed, moving, n_keypoints, residual, max_trials, seed, c_dog, upsampling, stop, t0) -> Registration:
+    "One SIFT pass at one first-octave upsampling; the message counts the RANSAC inliers."
     from skimage.feature import SIFT, match_descriptors
     from skimage.measure import ransac
     from skimage.transform import EuclideanTransform
-    t0 = time.perf_counter()
     kp = []
     for img in (fixed, moving):
         img = np.asarray(img, dtype=np.float64)
@@ -65,11 +57,30 @@ def register_sift(fixed, moving,
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         model, inliers = ransac((src, dst), EuclideanTransform, min_samples=3, residual_threshold=residual,
-                                max_trials=max_trials, rng=seed)
+                                max_trials=max_trials, rng=seed, stop_probability=stop)
     if not model or inliers is None or inliers.sum() < 3:   # scikit-image 0.26 returns a falsy FailedEstimation, not None
         return _result(_identity(fixed.shape), t0, True, 'SIFT: RANSAC found no consistent model')
     h, w = fixed.shape
     return _result(RigidTransform.from_matrix(model.params, (w - 1) / 2, (h - 1) / 2), t0, message=f'{int(inliers.sum())} inliers')
+
+def register_sift(fixed, moving,
+                  n_keypoints:int=500,   # keypoints kept per image (the largest scales)
+                  residual:float=2.0,    # RANSAC inlier threshold, px
+                  max_trials:int=2000,   # RANSAC iterations
+                  seed:int=0,            # RANSAC's random seed
+                  c_dog:float=0.01/3,    # contrast threshold of the difference of Gaussians, for images stretched to [0, 1]
+                  upsampling='auto',     # first-octave upsampling: 1, 2 (scikit-image's default, corepreg's before 0.2), or
+                                         # 'auto': 1, then 2 when the first pass has fewer than `min_inliers` inliers
+                  min_inliers:int=8,     # 'auto': inliers that make the fast pass enough
+                  stop:float=1.0,        # RANSAC stops early once a model is this likely to be right (1: run every trial)
+                 ) -> Registration:
+    "SIFT keypoints and descriptors, cross-checked matching, RANSAC with a Euclidean (rigid) model."
+    t0 = time.perf_counter()
+    args = (fixed, moving, n_keypoints, residual, max_trials, seed, c_dog)
+    if upsampling != 'auto': return _sift_once(*args, upsampling, stop, t0)
+    fast = _sift_once(*args, 1, stop, t0)
+    if not fast.failed and int(fast.message.split()[0]) >= min_inliers: return fast
+    return _sift_once(*args, 2, stop, t0)   # smooth images (CoMIRs) need the finer first octave
 
 # %% ../nbs/08_register.ipynb #c2b62775
 def _sitk_image(a):

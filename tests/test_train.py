@@ -65,9 +65,50 @@ def test_kill_during_checkpoint_write_keeps_previous(tmp_path):
     with pytest.raises(CheckpointError, match='checkpoint.pt: cannot be read'):
         load_checkpoint(tmp_path/CHECKPOINT)
     assert load_checkpoint(tmp_path/PREVIOUS)['step'] == 2
-    with pytest.warns(UserWarning, match='trying the previous checkpoint'):
+    with pytest.warns(UserWarning, match='resuming from checkpoint.prev.pt; set aside as checkpoint.broken-1.pt'):
         s = train(cfg, tmp_path, progress=False)
     assert s['step'] == 4 and load_checkpoint(tmp_path/CHECKPOINT)['step'] == 4
+    # nothing lost: the damaged file is kept under another name, and it never replaced the good backup
+    assert (tmp_path/'checkpoint.broken-1.pt').read_bytes() == data[:100]
+    assert load_checkpoint(tmp_path/PREVIOUS)['step'] == 2
+
+
+def test_ctrl_c_is_one_line_and_resumable(tmp_path):
+    "Ctrl-C (SIGINT) during `corepreg train`: exit 130, one line saying that finished work is kept, no traceback; rerun continues."
+    out = tmp_path/'run'
+    cmd = [CORE, 'train', *SMALL, '--steps', '400', '--checkpoint-every', '10', '--out', str(out)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if len(read_log(out)) >= 15 or proc.poll() is not None: break
+        time.sleep(0.05)
+    assert proc.poll() is None, f"the run ended before it could be interrupted: {proc.communicate()}"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert 'Traceback' not in err and 'corepreg train: interrupted; everything finished is saved: rerun the same command to continue' in err
+    assert load_checkpoint(out/CHECKPOINT)['step'] >= 10
+    r = run([CORE, 'train', *SMALL, '--steps', '30', '--checkpoint-every', '10', '--out', str(out)], timeout=600)
+    assert r.returncode == 0 and 'at step 30/30' in r.stdout, r.stderr
+
+
+def test_kill_during_results_write_keeps_the_rows(tmp_path):
+    "A process dying half-way through appending results leaves the rows written before intact, and no temporary file."
+    import pandas as pd
+    from corepreg import study
+    from corepreg.core import atomic_open
+    path = tmp_path/'results.csv'
+    row = {'cell_id': 'c1', 'dataset': 'synthetic', 'representation': 'raw', 'method': 'mi', 'success_rate': 0.5, 'n_pairs': 4}
+    study.append_rows(path, [row])
+    before = path.read_bytes()
+    def dies_half_way(p, data):
+        with atomic_open(p, 'w') as f:
+            f.write(data[:len(data) // 2]); f.flush()
+            raise KeyboardInterrupt('killed mid-write')
+    with mock.patch.object(study, 'atomic_write', dies_half_way), pytest.raises(KeyboardInterrupt):
+        study.append_rows(path, [{**row, 'cell_id': 'c2'}])
+    assert path.read_bytes() == before and list(pd.read_csv(path).cell_id) == ['c1']
+    assert [p.name for p in tmp_path.iterdir()] == ['results.csv'], "no temporary file left behind"
 
 
 def test_torchrun_two_processes_gloo(tmp_path):
