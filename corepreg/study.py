@@ -189,7 +189,7 @@ def read_rows(path) -> pd.DataFrame:
     if 'success_rate' in df: df['success_rate'] = pd.to_numeric(df['success_rate'], errors='coerce')
     torn = df[[c for c in REQUIRED if c in df]].isna().any(axis=1) if len(df) else pd.Series(dtype=bool)
     if bad or torn.any():
-        lines = [i + 2 for i in np.flatnonzero(torn.to_numpy())]   # +1 for the header, +1 for counting from 1
+        lines = [int(i) + 2 for i in np.flatnonzero(torn.to_numpy())]   # +1 for the header, +1 for counting from 1
         warnings.warn(f"{path}: {len(bad) + len(lines)} row(s) did not parse whole{f' (line(s) {lines})' if lines else ''} "
                       f"and are ignored; their cells will run again")
     return df[~torn].reset_index(drop=True) if len(df) else df

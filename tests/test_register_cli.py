@@ -142,3 +142,10 @@ def test_register_a_real_core(tmp_path):
     r = run([CORE, 'register', str(shg), str(he), '--run', str(run_dir), '--out', str(tmp_path/'comir')])
     assert r.returncode == 0, r.stderr
     assert _est(tmp_path/'comir')[1]['run'] == str(run_dir)
+
+
+def test_large_translation_with_partial_overlap(tmp_path):
+    "A global search is for large moves: 80 and −60 px on a 256-px pair (half of the fixed image overlaps) are recovered."
+    fp, mp, T, fixed = _pair(tmp_path, angle=-7.0, tx=80.0, ty=-60.0)
+    assert main(['register', str(fp), str(mp), '--out', str(tmp_path/'o')]) == 0
+    assert corner_error(T, _est(tmp_path/'o')[0], fixed.shape) < 1.0
