@@ -74,8 +74,8 @@ def to_gray(img:np.ndarray) -> np.ndarray:
     raise DataError(f"cannot make a grayscale image of shape {img.shape}")
 
 # %% ../nbs/02_data.ipynb #c2efeaef
-def read_image(path, gray:bool=True) -> np.ndarray:
-    "Read a TIFF (tifffile) or PNG/JPEG (scikit-image) as a float array; clear errors naming the file."
+def read_image(path, gray:bool=True, stack:bool=False) -> np.ndarray:
+    "Read a TIFF (tifffile) or PNG/JPEG (scikit-image) as a float array; clear errors naming the file. A multi-plane TIFF is refused unless `stack`."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"{path}: no such file")
     try:
@@ -84,7 +84,7 @@ def read_image(path, gray:bool=True) -> np.ndarray:
             with tifffile.TiffFile(path) as tif:
                 s = tif.series[0]
                 img = s.asarray()
-            if img.ndim > 2 and 'S' not in s.axes:   # pages or planes of a stack, not the samples of a colour image
+            if img.ndim > 2 and 'S' not in s.axes and not stack:   # pages or planes of a stack, not the samples of a colour image
                 raise DataError(f"{path}: a stack of {img.shape[0]} planes {img.shape} (axes {s.axes}); corepreg reads 2-D images, "
                                 f"one plane per file")
         else:
@@ -338,7 +338,7 @@ def _cyto_frames(root:Path):
     for g in stacks:
         q = next(iter(sorted(root.rglob(g.name.replace('GREEN_', 'QPI_', 1)))), None)
         if q is None: raise DataError(f"{g}: no matching QPI stack {g.name.replace('GREEN_', 'QPI_', 1)} under {root}")
-        sg, sq = read_image(g, gray=False), read_image(q, gray=False)
+        sg, sq = read_image(g, gray=False, stack=True), read_image(q, gray=False, stack=True)
         if sg.ndim == 2: sg, sq = sg[None], sq[None]
         for i in range(0, 61, 15):
             if i < len(sg): yield f"{g.stem[len('GREEN_'):]}_f{i:02d}", sg[-(i + 1)], sq[-(i + 1)]
