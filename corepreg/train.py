@@ -388,16 +388,21 @@ def resume(run_dir, device=None, **kw) -> dict:
     return train(TrainConfig.from_json(cfg_file), run_dir, device=device, **kw)
 
 # %% ../nbs/06_train.ipynb #03cf8abf
-def add_config_options(p, cls=TrainConfig):
+def _shown(v) -> str: return f'{v:.4g}' if isinstance(v, float) else (','.join(map(str, v)) if isinstance(v, tuple) else repr(v) if v == '' else str(v))
+
+def add_config_options(p, cls=TrainConfig, preset:Config|None=None):
     "One `--field` option per dataclass field (booleans as --x/--no-x, tuples as comma lists); defaults None (= preset)."
     import argparse, typing
-    hints = typing.get_type_hints(cls)
+    from fastcore.docments import docments
+    hints, docs = typing.get_type_hints(cls), docments(cls)
     for f in dataclasses.fields(cls):
         tp, opt = hints[f.name], '--' + f.name.replace('_', '-')
-        if tp is bool: p.add_argument(opt, action=argparse.BooleanOptionalAction, default=None)
-        elif typing.get_origin(tp) is Literal: p.add_argument(opt, choices=typing.get_args(tp), default=None)
-        elif tp in (int, float, str): p.add_argument(opt, type=tp, default=None, metavar=tp.__name__.upper())
-        else: p.add_argument(opt, default=None, help='comma-separated')
+        what = docs.get(f.name) if docs.get(f.name) not in (None, f.name) else f.name.replace('_', ' ')
+        default = f" (default: the preset's{f'; quick: {_shown(getattr(preset, f.name))}' if preset is not None else ''})"
+        if tp is bool: p.add_argument(opt, action=argparse.BooleanOptionalAction, default=None, help=what + default)
+        elif typing.get_origin(tp) is Literal: p.add_argument(opt, choices=typing.get_args(tp), default=None, help=what + default)
+        elif tp in (int, float, str): p.add_argument(opt, type=tp, default=None, metavar=tp.__name__.upper(), help=what + default)
+        else: p.add_argument(opt, default=None, help=what + ', comma-separated' + default)
     return p
 
 def config_from_args(args, base:Config) -> Config:
@@ -425,6 +430,6 @@ def add_train_parser(sub):
     t.add_argument('--preset', choices=sorted(TRAIN_PRESETS), default='quick')
     t.add_argument('--out', help='run folder (created; an existing one of the same config is continued)')
     t.add_argument('--resume', metavar='DIR', help='continue the run in DIR with its saved config')
-    add_config_options(t)
+    add_config_options(t, preset=TRAIN_PRESETS['quick'])
     t.set_defaults(func=train_command)
     return t
