@@ -8,7 +8,7 @@ seconds of each and the median of the per-pair ratio old / new.
 
 Usage: python benchmarks/bench_backends.py [--runs runs/uwloci-standard/runs] [--out benchmarks/results_backends.json]
 """
-import argparse, os, platform, subprocess, time
+import argparse, json, os, platform, subprocess, time
 from pathlib import Path
 import numpy as np
 from corepreg.core import save_json
@@ -49,7 +49,6 @@ if __name__ == '__main__':
     ap.add_argument('--methods', default=','.join(METHODS), help='rerun only these; the others are kept from --out (with their commit)')
     a = ap.parse_args()
     methods = tuple(a.methods.split(','))
-    import json
     old = json.loads(Path(a.out).read_text()) if set(methods) != set(METHODS) and Path(a.out).exists() else {}
     t0 = time.time()
     shg = D/'Input'/'SHG_512_not_adjusted'

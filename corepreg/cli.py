@@ -42,7 +42,7 @@ def fold_list(s:str) -> tuple:
 def shard_spec(s:str) -> str:
     "An argparse type: `i/n` with 1 ≤ i ≤ n, checked before anything is written."
     try: shard([], s)
-    except ConfigError as e: raise argparse.ArgumentTypeError(str(e).replace('--shard ', '').replace('--shard must', 'must')) from None
+    except ConfigError as e: raise argparse.ArgumentTypeError(str(e).replace('--shard ', '')) from None   # argparse names the option
     return s
 
 # %% ../nbs/11a_cli.ipynb #07624e00

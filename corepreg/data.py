@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['IMAGE_SUFFIXES', 'SHARED_DATA', 'ISL_FILE', 'ISL_CHANNELS', 'ZENODO_API', 'RECORDS', 'CELL_LINES', 'DataError',
-           'Pair', 'check_image', 'to_unit', 'to_gray', 'read_image', 'ihc_pair', 'synthetic_pair', 'synthetic_pairs',
-           'heavy_tailed', 'normalise', 'folder_pairs', 'uwloci_pairs', 'isl_pairs', 'data_cache', 'zenodo_files',
-           'zenodo_fetch', 'histological_pairs', 'cytological_pairs', 'EvalRecord', 'bundle_transform',
-           'bundle_records', 'image_crops', 'PatchDataset', 'level_step', 'sample_transform', 'make_eval_set',
-           'save_eval_set', 'load_eval_set']
+           'Pair', 'check_image', 'to_unit', 'to_gray', 'read_native', 'as_float', 'read_image', 'ihc_pair',
+           'synthetic_pair', 'synthetic_pairs', 'heavy_tailed', 'normalise', 'folder_pairs', 'uwloci_pairs',
+           'isl_pairs', 'data_cache', 'zenodo_files', 'zenodo_fetch', 'histological_pairs', 'cytological_pairs',
+           'EvalRecord', 'bundle_transform', 'bundle_records', 'image_crops', 'PatchDataset', 'level_step',
+           'sample_transform', 'make_eval_set', 'save_eval_set', 'load_eval_set']
 
 # %% ../nbs/02_data.ipynb #de681124
 import csv, dataclasses, io, json, math, os, shutil
@@ -74,8 +74,8 @@ def to_gray(img:np.ndarray) -> np.ndarray:
     raise DataError(f"cannot make a grayscale image of shape {img.shape}")
 
 # %% ../nbs/02_data.ipynb #c2efeaef
-def read_image(path, gray:bool=True, stack:bool=False) -> np.ndarray:
-    "Read a TIFF (tifffile) or PNG/JPEG (scikit-image) as a float array; clear errors naming the file. A multi-plane TIFF is refused unless `stack`."
+def read_native(path, stack:bool=False) -> np.ndarray:
+    "A TIFF (tifffile) or PNG/JPEG (scikit-image) as stored (its dtype and channels); clear errors naming the file. A multi-plane TIFF is refused unless `stack`."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"{path}: no such file")
     try:
@@ -93,11 +93,19 @@ def read_image(path, gray:bool=True, stack:bool=False) -> np.ndarray:
     except DataError: raise
     except Exception as e:
         raise DataError(f"{path}: cannot be read as an image (truncated or not an image file?): {type(e).__name__}: {e}") from None
+    return np.asarray(img)
+
+def as_float(img:np.ndarray, gray:bool=True, name:str='image') -> np.ndarray:
+    "An image as read, in float32 (booleans as 0/1), grey if `gray`; a shape that cannot be grey names `name`."
     img = np.asarray(img)
     if img.dtype == bool: img = img.astype(np.uint8)
     img = img.astype(np.float32)
     try: return to_gray(img) if gray else img
-    except DataError as e: raise DataError(f"{path}: {e}") from None
+    except DataError as e: raise DataError(f"{name}: {e}") from None
+
+def read_image(path, gray:bool=True, stack:bool=False) -> np.ndarray:
+    "Read an image file (`read_native`) as a float array, grey if `gray`."
+    return as_float(read_native(path, stack), gray, str(path))
 
 # %% ../nbs/02_data.ipynb #95e162ae
 def ihc_pair(clip:tuple=(0.5, 99.5)) -> Pair:

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 import pandas as pd
 
 from .core import atomic_open, atomic_write, save_json
-from .data import DataError, _image_files, normalise, read_image, to_gray, to_unit
+from .data import DataError, _image_files, as_float, normalise, read_native, to_unit
 from .infer import Representer, input_image
 from .train import CHECKPOINT, CheckpointError
 from .transforms import RigidTransform, warp
@@ -306,65 +306,56 @@ def _coarse_peak(fa, moving, grid, f, levels, min_overlap, dev):
     a, y, x, val, _, _ = _peak(mi)
     return a, (y - mi.shape[1] // 2) * f, (x - mi.shape[2] // 2) * f, val
 
-def _fftmi_fast(fixed, moving, grid, spacing, levels, min_overlap, coarse_size, fine_step, dev, t0):
+def _no_overlap(fixed, t0) -> Registration: return _result(_identity(fixed.shape), t0, True, 'fftmi: no shift had enough overlap')
+
+def _refine(fixed, turned, sy0:int, sx0:int, f:int, levels:int, min_overlap:float, t0) -> Registration:
+    "Exact MI over the integer shifts within f+1 px of (sy0, sx0), for each (angle, turned moving image, mask) of `turned`; then sub-pixel."
     h, w = fixed.shape
-    f = max(1, math.ceil(max(h, w) / coarse_size))                     # coarse search at 1/f resolution
-    fa = torch.as_tensor(fixed, device=dev)
-    fa = F.avg_pool2d(fa[None, None], f)[0, 0] if f > 1 else fa
-    a, sy0, sx0, val = _coarse_peak(fa, moving, grid, f, levels, min_overlap, dev)   # 1. the whole grid of angles
-    if not math.isfinite(val): return _result(_identity(fixed.shape), t0, True, 'fftmi: no shift had enough overlap')
-    if spacing > 2:                                                     # 2. wide steps: finer angles around the best, still coarse
-        fine = list(grid[a] + np.arange(-spacing, spacing + 1e-9, 2 * fine_step))
-        a, sy0, sx0, val = _coarse_peak(fa, moving, fine, f, levels, min_overlap, dev)
-        grid, a, spacing = fine, a, 2 * fine_step
-    # 3. full resolution: angles within a step of the best, exact MI over integer shifts in a window, then sub-pixel
     fq = _np_quantise(fixed, np.ones_like(fixed, bool), levels)
     r = f + 1
     shifts = [(sy0 + dy, sx0 + dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1)]
-    near = list(grid[a] + np.arange(-spacing / 2, spacing / 2 + 1e-9, fine_step))   # the true angle is within half a step
-    turned, masks = _turned_torch(moving, near, torch.device('cpu'))
     best = (-np.inf, None)
-    for ang, mv, mk in zip(near, turned.numpy(), masks.numpy() > 0.5):
+    for ang, mv, mk in turned:
         mi = _mi_window(fq, _np_quantise(mv, mk, levels), mk, levels, shifts, min_overlap * h * w).reshape(2 * r + 1, 2 * r + 1)
         if mi.max() > best[0]: best = (mi.max(), (ang, mi))
-    if not math.isfinite(best[0]): return _result(_identity(fixed.shape), t0, True, 'fftmi: no shift had enough overlap')
+    if not math.isfinite(best[0]): return _no_overlap(fixed, t0)
     ang, mi = best[1]
     _, iy, ix, val, dy, dx = _peak(torch.as_tensor(mi)[None])
     sy, sx = sy0 + iy - r + dy, sx0 + ix - r + dx
     t = RigidTransform(ang).matrix()[:2, :2] @ np.array([sx, sy])
     return _result(RigidTransform.about_centre(float(ang), float(t[0]), float(t[1]), fixed.shape), t0, message=f'MI {val:.4f}')
 
+def _fftmi_fast(fixed, moving, grid, spacing, levels, min_overlap, coarse_size, fine_step, dev, t0):
+    f = max(1, math.ceil(max(fixed.shape) / coarse_size))              # coarse search at 1/f resolution
+    fa = torch.as_tensor(fixed, device=dev)
+    fa = F.avg_pool2d(fa[None, None], f)[0, 0] if f > 1 else fa
+    a, sy0, sx0, val = _coarse_peak(fa, moving, grid, f, levels, min_overlap, dev)   # 1. the whole grid of angles
+    if not math.isfinite(val): return _no_overlap(fixed, t0)
+    if spacing > 2:                                                     # 2. wide steps: finer angles around the best, still coarse
+        grid = list(grid[a] + np.arange(-spacing, spacing + 1e-9, 2 * fine_step))
+        a, sy0, sx0, val = _coarse_peak(fa, moving, grid, f, levels, min_overlap, dev)
+        spacing = 2 * fine_step
+    # 3. full resolution, within half a step of the best angle (where the true one is)
+    near = list(grid[a] + np.arange(-spacing / 2, spacing / 2 + 1e-9, fine_step))
+    turned, masks = _turned_torch(moving, near, torch.device('cpu'))
+    return _refine(fixed, zip(near, turned.numpy(), masks.numpy() > 0.5), sy0, sx0, f, levels, min_overlap, t0)
+
 # %% ../nbs/08_register.ipynb #860268a1
 def _fftmi_legacy(fixed, moving, grid, step, levels, min_overlap, coarse_size, fine_step, dev, t0):
     "The pre-0.2 search (kept for side-by-side timing): all (k+1)² correlations at once, full-resolution refinement of ±step."
-    h, w = fixed.shape
-    f = max(1, math.ceil(max(h, w) / coarse_size))
+    f = max(1, math.ceil(max(fixed.shape) / coarse_size))
     pool = lambda a: F.avg_pool2d(torch.as_tensor(a, device=dev)[None, None], f)[0, 0] if f > 1 else torch.as_tensor(a, device=dev)
     fa = pool(fixed); fmask = torch.ones_like(fa)
     mov, mm = _turned(moving, grid, dev)
     mov = F.avg_pool2d(mov[:, None], f)[:, 0] if f > 1 else mov
     mm = (F.avg_pool2d(mm[:, None], f)[:, 0] > 0.99).float() if f > 1 else mm
     a, y, x, val, _, _ = _peak(_mi_all_shifts(fa, fmask, mov, mm, levels, min_overlap))
-    if not math.isfinite(val): return _result(_identity(fixed.shape), t0, True, 'fftmi: no shift had enough overlap')
+    if not math.isfinite(val): return _no_overlap(fixed, t0)
     hc, wc = fa.shape
     sy0, sx0 = (y if y < hc else y - 2 * hc) * f, (x if x < wc else x - 2 * wc) * f
     fine = list(grid[a] + np.arange(-step, step + 1e-9, fine_step))
-    fq = _np_quantise(fixed, np.ones_like(fixed, bool), levels)
-    r = f + 1
-    shifts = [(sy0 + dy, sx0 + dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1)]
-    best = (-np.inf, None)
-    for ang in fine:
-        mv, mk = _turned(moving, [ang], 'cpu')
-        mv, mk = mv[0].numpy(), mk[0].numpy() > 0.5
-        mq = _np_quantise(mv, mk, levels)
-        mi = _mi_window(fq, mq, mk, levels, shifts, min_overlap * h * w).reshape(2 * r + 1, 2 * r + 1)
-        if mi.max() > best[0]: best = (mi.max(), (ang, mi))
-    if not math.isfinite(best[0]): return _result(_identity(fixed.shape), t0, True, 'fftmi: no shift had enough overlap')
-    ang, mi = best[1]
-    _, iy, ix, val, dy, dx = _peak(torch.as_tensor(mi)[None])
-    sy, sx = sy0 + iy - r + dy, sx0 + ix - r + dx
-    t = RigidTransform(ang).matrix()[:2, :2] @ np.array([sx, sy])
-    return _result(RigidTransform.about_centre(float(ang), float(t[0]), float(t[1]), fixed.shape), t0, message=f'MI {val:.4f}')
+    turned, masks = _turned(moving, fine, 'cpu')
+    return _refine(fixed, zip(fine, turned.numpy(), masks.numpy() > 0.5), sy0, sx0, f, levels, min_overlap, t0)
 
 # %% ../nbs/08_register.ipynb #bec700f7
 def register_fftmi(fixed, moving,
@@ -417,20 +408,10 @@ LEGACY = {'sift': {'upsampling': 2}, 'fftmi': {'fast': False},
 def _load(image, name:str) -> tuple[np.ndarray, np.ndarray, str]:
     "(grey float image, the image as given, its name) of a path or an array; errors name the file."
     if isinstance(image, (str, Path)):
-        path = Path(image)
-        original = read_image(path, gray=False)
-        native = _native(path)
-        return to_gray(original), native, path.stem
+        native = read_native(image)   # read once: a grey float copy to register, the stored one for the resampled output
+        return as_float(native, name=str(image)), native, Path(image).stem
     a = np.asarray(image)
-    return to_gray(a.astype(np.float32)), a, name
-
-def _native(path:Path) -> np.ndarray:
-    "The image file as stored (its dtype and channels), for the resampled output."
-    if path.suffix.lower() in ('.tif', '.tiff'):
-        import tifffile
-        return tifffile.imread(path)
-    from skimage import io
-    return io.imread(path)
+    return as_float(a, name=name), a, name
 
 # %% ../nbs/08_register.ipynb #546f6612
 def angle_options(method:str, angles) -> dict:
@@ -541,7 +522,7 @@ def register_command(args) -> int:
     "`corepreg register FIXED MOVING [--run RUN] [--method M] [--angles full|DEG] [--out DIR]`: one pair, or two folders."
     fixed, moving = Path(args.fixed), Path(args.moving)
     try:
-        opts = angle_options(args.method, args.angles)   # a bad --angles is refused before any work
+        angle_options(args.method, args.angles)   # a bad --angles is refused before any work
         if args.run is not None and not (Path(args.run)/CHECKPOINT).exists():
             raise FileNotFoundError(f"run folder {args.run}: no {CHECKPOINT} in it (train one with `corepreg train --out {args.run}`)")
         if fixed.is_dir() != moving.is_dir():

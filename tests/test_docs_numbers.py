@@ -35,13 +35,6 @@ def key_rows() -> list[str]:
     return rows
 
 
-@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
-def test_key_table_matches_results(page):
-    text = page_text(page)
-    for row in key_rows():
-        assert row in text, f"{page} does not carry this row of the key table, rebuilt from results/: {row}"
-
-
 @pytest.mark.parametrize('folder', ['quick', 'uwloci', 'uwloci-standard'])
 def test_results_name_their_command_and_a_clean_commit(folder):
     cmd = json.loads((ROOT/'results'/folder/'command.json').read_text())
@@ -83,8 +76,11 @@ def standard_rows() -> list[str]:
     return rows
 
 
+@pytest.mark.parametrize('table, rows', [('key', key_rows), ('standard-preset', standard_rows)])
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
-def test_standard_table_matches_results(page):
+def test_tables_match_results(page, table, rows):
     text = page_text(page)
-    for row in standard_rows():
-        assert row in text, f"{page} does not carry this row of the standard-preset table, rebuilt from results/: {row}"
+    for row in rows():
+        assert row in text, f"{page} does not carry this row of the {table} table, rebuilt from results/: {row}"
+
+

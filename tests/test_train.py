@@ -19,16 +19,22 @@ def _weights(run_dir):
     return load_checkpoint(Path(run_dir)/CHECKPOINT)['models']
 
 
+def _running(cmd, out, steps:int):
+    "`cmd` started in the background, returned once its run in `out` has logged `steps` steps (and is still running)."
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if len(read_log(out)) >= steps or proc.poll() is not None: break
+        time.sleep(0.05)
+    assert proc.poll() is None, f"the run ended before it could be stopped: {proc.communicate()}"
+    return proc
+
+
 def test_kill_9_then_resume(tmp_path):
     "A run killed with SIGKILL continues from its last checkpoint and ends where an unkilled run ends."
     out = tmp_path/'killed'
     cmd = [CORE, 'train', *SMALL, '--steps', '120', '--checkpoint-every', '10', '--out', str(out)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        if len(read_log(out)) >= 25 or proc.poll() is not None: break
-        time.sleep(0.05)
-    assert proc.poll() is None, f"the run ended before it could be killed: {proc.communicate()}"
+    proc = _running(cmd, out, 25)
     os.kill(proc.pid, signal.SIGKILL); proc.wait()
     killed_at = len(read_log(out))
     assert 25 <= killed_at < 120
@@ -77,12 +83,7 @@ def test_ctrl_c_is_one_line_and_resumable(tmp_path):
     "Ctrl-C (SIGINT) during `corepreg train`: exit 130, one line saying that finished work is kept, no traceback; rerun continues."
     out = tmp_path/'run'
     cmd = [CORE, 'train', *SMALL, '--steps', '400', '--checkpoint-every', '10', '--out', str(out)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        if len(read_log(out)) >= 15 or proc.poll() is not None: break
-        time.sleep(0.05)
-    assert proc.poll() is None, f"the run ended before it could be interrupted: {proc.communicate()}"
+    proc = _running(cmd, out, 15)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
