@@ -10,7 +10,7 @@ STUDY_OUT ?= runs/study-quick
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: env study test test-nbs test-py check-export export clean-nbs docs lab bench clean
+.PHONY: env study test test-nbs test-py check-export export clean-nbs docs docs-check chromium lab bench clean
 
 # The environment: torch pinned first (the CPU wheel on this machine kind; the CUDA build of the same
 # version on a GPU machine), then the package with its dev tools. Rebuilt when settings.ini changes.
@@ -45,6 +45,19 @@ clean-nbs: env
 
 docs: env
 	$(PY) tools/build_docs.py
+
+# Every built page opened in headless Chromium with the network cut off: fails on raw TeX, a broken image or link,
+# a missing alt text, a request that leaves the machine, or a console error (tools/docs_check.py says which).
+docs-check: docs chromium
+	$(PY) tools/docs_check.py
+
+# Debian's Chromium for docs-check and its tests (Playwright drives it; Playwright's own browser download is not used).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); export DEBIAN_FRONTEND=noninteractive; \
+	  echo "installing Debian's chromium (apt-get)"; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { echo "make chromium: chromium is still missing; install Debian's chromium package" >&2; exit 1; }
 
 # Jupyter refuses to run as root without --allow-root; it is added only when running as root.
 lab: env
