@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['CRITIC_NAMES', 'RAW_METHODS', 'STUDY_PRESETS', 'REQUIRED', 'eval_patch', 'StudyGrid', 'Cell', 'cells', 'shard',
            'train_config', 'eval_set', 'run_cell', 'comir_correlation', 'comir_figure', 'read_rows', 'results_file',
-           'read_results', 'append_rows', 'git_commit', 'run_study', 'paper_table', 'report']
+           'read_results', 'append_rows', 'git_commit', 'run_study', 'paper_table', 'failure_lines', 'report']
 
 # %% ../nbs/11_study.ipynb #1d914a36
 import dataclasses, io, json, os, subprocess, time, warnings
@@ -16,7 +16,7 @@ import pandas as pd
 
 from .core import Config, ConfigError, atomic_write, run_folder, save_json
 from .data import DataError, make_eval_set
-from .evaluate import evaluate, plot_error_cdf, plot_success, summary
+from .evaluate import evaluate, failure_counts, plot_error_cdf, plot_success, summary
 from .register import METHODS
 from .losses import SUPERVISION
 from .critics import CRITICS
@@ -271,6 +271,14 @@ def paper_table(res:pd.DataFrame, dataset:str, method:str, value:str='success_ra
         lines.append(f'| {s} | ' + ' | '.join(cellv) + ' |')
     return '\n'.join(lines)
 
+def failure_lines(records:pd.DataFrame) -> list[str]:
+    "Report lines counting the pairs a back-end gave up on, by images (raw / CoMIRs), method and reason."
+    fc = failure_counts(records, by=('images', 'method'))
+    if fc.empty: return ['**Failed registrations**: none; every back-end returned an estimate for every pair.', '']
+    return (['**Failed registrations** (the back-end gave up; each counts as unsuccessful):', '',
+             '| images | method | reason | failed | of pairs |', '| --- | --- | --- | ---: | ---: |']
+            + [f"| {r.images} | `{r.method}` | {r.reason.replace('|', '/')} | {r.failed} | {r.pairs} |" for r in fc.itertuples()] + [''])
+
 def report(out, title:str='corepreg study') -> str:
     "Write `report.md` and its figures from the files in a study folder; return the markdown."
     import matplotlib; matplotlib.use('Agg')
@@ -297,15 +305,17 @@ def report(out, title:str='corepreg study') -> str:
             L += ['**Effective rank** (mean over cells): ' + '; '.join(
                 f"{s}: bottleneck {c.loc[s, 'effective_rank_bottleneck']:.1f}, CoMIR {c.loc[s, 'effective_rank_output']:.1f}"
                 for s in SUPERVISION if s in c.index), '']
+        info = d.drop_duplicates('cell_id').set_index('cell_id')
+        all_recs = pd.concat([pd.read_csv(f) for f in sorted((out/'records').glob(f'{ds}-*.csv'))], ignore_index=True)
+        L += failure_lines(all_recs.assign(images=all_recs.cell_id.map(info.representation).map({'raw': 'raw', 'comir': 'CoMIRs'})))
         # figures: success per level, error CDF, bottleneck spectra, MDS of the CoMIRs (seed 0, first fold)
         prim = grid['methods'][0]
-        info = d.drop_duplicates('cell_id').set_index('cell_id')
         spectra, mds = {}, {}
         for s in SUPERVISION:
             files = sorted((out/'cells').glob(f'{ds}-f*-s0-{s}-*.json'))
             if files: j = json.loads(files[0].read_text()); spectra[s] = j['spectrum_bottleneck']; mds[s] = j
         fig, axs = plt.subplots(1, 3 + len(mds), figsize=(5 * 3 + 3.2 * len(mds), 4), squeeze=False); axs = axs[0]
-        recs = pd.concat([pd.read_csv(f) for f in sorted((out/'records').glob(f'{ds}-*.csv'))], ignore_index=True)
+        recs = all_recs
         kind = recs.cell_id.map(info.representation)
         recs = recs[(kind == 'raw') | (recs.method == prim)].copy(); kind = kind[recs.index]
         recs['method'] = np.where(kind == 'raw', 'raw ' + recs.method, recs.cell_id.map(info.supervision))

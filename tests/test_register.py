@@ -75,3 +75,53 @@ def test_sift_survives_a_failed_estimation():
     with mock.patch.object(skimage.measure, 'ransac', lambda *a, **k: (FailedEstimation(), np.ones(10, bool))):
         est = register(img, img, 'sift')
     assert est.failed and 'RANSAC' in est.message
+
+
+def _give_up_sift_features():
+    "A smooth ramp has no SIFT keypoints: scikit-image gives up."
+    ramp = np.tile(np.linspace(0, 1, 96, dtype=np.float32), (96, 1))
+    return ramp, ramp.T.copy(), {}, None, 'SIFT: SIFT found no features'
+
+
+def _give_up_sift_degenerate():
+    "Two blobs give a handful of matches, too few and too alike for a rigid model: RANSAC gives up."
+    yy, xx = np.mgrid[:96, :96].astype(np.float32)
+    blobs = (np.exp(-((yy - 30) ** 2 + (xx - 30) ** 2) / 20) + np.exp(-((yy - 60) ** 2 + (xx - 70) ** 2) / 20)).astype(np.float32)
+    return blobs, blobs.copy(), {}, None, 'SIFT: RANSAC found no consistent model'
+
+
+def _give_up_sitk(metric):
+    "An optimiser that diverges: SimpleITK's Execute raises, as it does when every sample maps outside the image."
+    import SimpleITK as sitk
+    from unittest import mock
+    def boom(self, *a, **k): raise RuntimeError('Optimizer diverged: all samples map outside moving image buffer')
+    img = synthetic_pair(128, 1).a
+    return img, img, {}, mock.patch.object(sitk.ImageRegistrationMethod, 'Execute', boom), f'SimpleITK {metric}'
+
+
+def _give_up_fftmi():
+    "No shift overlaps enough: fftmi asked for an overlap larger than the image."
+    img = synthetic_pair(128, 2).a
+    return img, img, {'min_overlap': 1.5}, None, 'fftmi:'
+
+
+@pytest.mark.parametrize('case', ['sift-features', 'sift-degenerate', 'mi', 'ssd', 'fftmi'])
+def test_a_backend_that_gives_up_is_a_failed_pair_and_evaluation_goes_on(case):
+    "The library gives up on the first pair; evaluate records it as failed with the library's reason, then registers the next."
+    import contextlib, copy
+    from corepreg.evaluate import failure_counts
+    fixed, moving, options, patch, reason = {'sift-features': _give_up_sift_features, 'sift-degenerate': _give_up_sift_degenerate,
+                                             'fftmi': _give_up_fftmi}.get(case, lambda: _give_up_sitk(case))()
+    case = case.split('-')[0]
+    with patch or contextlib.nullcontext():
+        est = register(fixed, moving, case, **options)
+    assert est.failed and est.message.startswith(reason), est.message
+    assert (est.angle, est.tx, est.ty) == (0, 0, 0)             # the identity: the corner error is that of doing nothing
+    good = make_eval_set(image_crops(skdata.camera(), 1, 220, seed=1), patch=160, levels=(1,), seed=3)[0]
+    bad = copy.copy(good); bad.fixed, bad.moving, bad.name = fixed, moving, 'gives-up'
+    with patch or contextlib.nullcontext():
+        res = evaluate([bad, good], case, progress=False, **options)
+    assert res['failed'].tolist()[0] and not res['success'].tolist()[0] and res['message'].iloc[0].startswith(reason)
+    if case == 'sift': assert res['success'].tolist()[1]     # the next pair is registered as usual
+    fc = failure_counts(res)
+    assert fc['failed'].sum() >= 1 and fc['reason'].iloc[0].startswith(reason) and (fc['pairs'] == 2).all()

@@ -29,7 +29,12 @@ def test_study_command_writes_results_and_report(tmp_path):
     assert (comir.effective_rank_bottleneck >= 1).all() and (comir.train_seconds > 0).all()
     assert res[res.representation == 'raw'].supervision.isna().all()      # empty model fields for the baselines
     assert 'supervision  mse' in r.stdout and '**' not in r.stdout and 'report.md' in r.stdout   # clean text; report.md keeps the markdown
-    assert '| supervision | mse |' in (tmp_path/'report.md').read_text()
+    md = (tmp_path/'report.md').read_text()
+    assert '| supervision | mse |' in md
+    recs = pd.concat([pd.read_csv(f) for f in (tmp_path/'records').glob('*.csv')])   # failures are counted by reason in the report
+    n_failed = int(recs.failed.sum())
+    assert ('**Failed registrations**: none' in md) == (n_failed == 0)
+    assert n_failed == sum(int(l.split('|')[-3]) for l in md.splitlines() if l.startswith(('| raw |', '| CoMIRs |')))
     assert (tmp_path/'synthetic.png').stat().st_size > 5000 and (tmp_path/'command.json').exists()
     # rerun: nothing to do; another grid in the same folder: refused with the reason
     r = run([CORE, 'study', *TINY, '--out', str(tmp_path)])
