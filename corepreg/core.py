@@ -67,6 +67,7 @@ class Config:
         where = f" in {source}" if source else ''
         if not isinstance(d, dict): raise ConfigError(f"{cls.__name__}{where}: expected a JSON object, got {type(d).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
+        d = {k: v for k, v in d.items() if k != 'notes'}    # what a run noticed about its inputs (`run_folder`): not config
         unknown = sorted(set(d) - known)
         if unknown: raise ConfigError(f"{cls.__name__}{where}: unknown field(s) {unknown}; valid fields are {sorted(known)}")
         try: return cls(**d)
@@ -138,8 +139,10 @@ def in_test() -> bool:
 
 # %% ../nbs/00_core.ipynb #5f59b052
 def run_folder(path, config:Config, config_name:str='config.json', may_change:tuple=(),
-               refusal:str='belongs to another config') -> Path:
-    "Create (or reopen) the run folder `path` for `config`; refuse one that holds a different config (fields in `may_change` may differ; the saved config is then updated)."
+               refusal:str='belongs to another config', notes:dict|None=None) -> Path:
+    """Create (or reopen) the run folder `path` for `config`; refuse one that holds a different config (fields in `may_change`
+    may differ; the saved config is then updated). `notes` (what the run noticed about its inputs, e.g. colour images made
+    grey) are saved beside the fields under the key "notes", which loading ignores."""
     path = Path(path); cfg_file = path/config_name
     new = json.loads(config.to_json())
     if cfg_file.exists():
@@ -148,7 +151,7 @@ def run_folder(path, config:Config, config_name:str='config.json', may_change:tu
         if diff:
             details = ', '.join(f"{k}: {saved[k]!r} there, {new[k]!r} now" for k in diff)
             raise ConfigError(f"{path} {refusal} ({details}); choose another folder or delete it")
-        if saved == new: return path
+        if saved == new and (not notes or json.loads(cfg_file.read_text()).get('notes') == notes): return path
     path.mkdir(parents=True, exist_ok=True)
-    save_json(cfg_file, config)
+    save_json(cfg_file, {**new, 'notes': notes} if notes else config)
     return path

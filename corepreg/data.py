@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['IMAGE_SUFFIXES', 'SHARED_DATA', 'ISL_FILE', 'ISL_CHANNELS', 'ZENODO_API', 'RECORDS', 'CELL_LINES', 'DataError',
            'Pair', 'check_image', 'to_unit', 'to_gray', 'read_native', 'as_float', 'read_image', 'ihc_pair',
-           'synthetic_pair', 'synthetic_pairs', 'heavy_tailed', 'normalise', 'folder_pairs', 'uwloci_pairs',
-           'isl_pairs', 'data_cache', 'zenodo_files', 'zenodo_fetch', 'histological_pairs', 'cytological_pairs',
-           'EvalRecord', 'bundle_transform', 'bundle_records', 'image_crops', 'PatchDataset', 'level_step',
-           'sample_transform', 'make_eval_set', 'save_eval_set', 'load_eval_set']
+           'synthetic_pair', 'synthetic_pairs', 'heavy_tailed', 'normalise', 'folder_pairs', 'colour_notes',
+           'uwloci_pairs', 'isl_pairs', 'data_cache', 'zenodo_files', 'zenodo_fetch', 'histological_pairs',
+           'cytological_pairs', 'EvalRecord', 'bundle_transform', 'bundle_records', 'image_crops', 'PatchDataset',
+           'level_step', 'sample_transform', 'make_eval_set', 'save_eval_set', 'load_eval_set']
 
 # %% ../nbs/02_data.ipynb #de681124
 import csv, dataclasses, io, json, math, os, shutil
@@ -207,12 +207,21 @@ def folder_pairs(a_dir, b_dir, names:Sequence[str]|None=None, log_a:bool=False, 
     pairs = []
     for name in (names or sorted(fa)):
         if name not in fa: raise DataError(f"{name!r} is not in {a_dir}")
-        a, b = read_image(fa[name]), read_image(fb[name])
+        na, nb = read_native(fa[name]), read_native(fb[name])
+        a, b = as_float(na, name=str(fa[name])), as_float(nb, name=str(fb[name]))
         if a.shape != b.shape: raise DataError(f"{fa[name]} is {a.shape} but {fb[name]} is {b.shape}; an aligned pair needs equal shapes")
         (a, log_used), (b, log_b) = normalise(a, norm, True if log_a else None, str(fa[name])), normalise(b, norm, None, str(fb[name]))
         pairs.append(Pair(a, b, name, {'source': 'folder', 'file_a': str(fa[name]), 'file_b': str(fb[name]),
-                                       'log_a': log_used, 'log_b': log_b}))
+                                       'log_a': log_used, 'log_b': log_b, 'colour_a': na.ndim == 3, 'colour_b': nb.ndim == 3}))
     return pairs
+
+def colour_notes(pairs:Sequence[Pair]) -> dict:
+    "What was made grey: {'A': 'converted 3 of 10 colour images to grey (...)', ...} for the modalities that had colour images."
+    notes = {}
+    for m in ('A', 'B'):
+        n = sum(bool(p.meta.get(f'colour_{m.lower()}')) for p in pairs)
+        if n: notes[m] = f"{n} of {len(pairs)} images were colour (RGB) and were converted to grey (ITU-R 601 luma, skimage's rgb2gray)"
+    return notes
 
 # %% ../nbs/02_data.ipynb #3324e23d
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent/'shared'/'data' if '__file__' in globals() else Path('../../shared/data')

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .core import Config, ConfigError, atomic_open, atomic_write, get_device, in_test, run_folder, seed_everything
-from .data import (DataError, Pair, PatchDataset, _tiles, cytological_pairs, folder_pairs, histological_pairs,
+from .data import (DataError, Pair, PatchDataset, _tiles, colour_notes, cytological_pairs, folder_pairs, histological_pairs,
                            ihc_pair, isl_pairs, synthetic_pairs)
 from .critics import similarity
 from .losses import LossConfig, bottleneck_head, comir_loss
@@ -303,7 +303,10 @@ def train(cfg:TrainConfig, run_dir, device=None, stop_at:int|None=None, progress
     pairs = source_pairs(cfg, 'train')                          # bad data is an error before the run folder exists
     too_small = [p.name for p in pairs if min(p.shape) < cfg.patch]
     if too_small: raise DataError(f"image(s) {too_small[:5]} are smaller than the patch size {cfg.patch} px (TrainConfig.patch)")
-    if main: run_folder(run_dir, cfg, may_change=('steps',))     # a run may be extended; any other change is refused
+    notes = colour_notes(pairs)                                  # colour images made grey: said once, and kept in config.json
+    if main:
+        run_folder(run_dir, cfg, may_change=('steps',), notes=notes)   # a run may be extended; any other change is refused
+        for m, note in notes.items(): print(f'{run_dir}: modality {m}: {note}', flush=True)
 
     generator = seed_everything(cfg.seed)
     models = build_models(cfg).to(device)

@@ -197,3 +197,25 @@ def test_fast_paths_give_the_same_loss(supervision):
     # and the test can fail: other inputs change the gradients by far more than the tolerance
     other, go = _loss_and_grads(cfg, xa, xb.flip(-1))
     assert (go - gb).norm() > 0.1 * gb.norm()
+
+
+def test_colour_images_are_made_grey_and_said_once(tmp_path):
+    "RGB images in a modality are converted to grey; the run says so once on the terminal and keeps the note in config.json."
+    import numpy as np
+    from skimage import io as skio
+    rng = np.random.default_rng(0)
+    for m in ('A', 'B'): (tmp_path/m).mkdir()
+    for n in ('c1', 'c2', 'c3', 'c4'):
+        img = (rng.random((80, 80, 3)) * 255).astype(np.uint8)
+        skio.imsave(tmp_path/'A'/f'{n}.png', img[..., 0], check_contrast=False)
+        skio.imsave(tmp_path/'B'/f'{n}.png', img, check_contrast=False)
+    out = tmp_path/'run'
+    r = run([CORE, 'train', *SMALL, '--steps', '2', '--data', 'folder', '--a', str(tmp_path/'A'), '--b', str(tmp_path/'B'),
+             '--out', str(out)])
+    assert r.returncode == 0, r.stderr
+    said = [l for l in r.stdout.splitlines() if 'converted to grey' in l]
+    assert len(said) == 1 and 'modality B' in said[0] and '2 of 2 images were colour' in said[0], r.stdout  # fold half: 2 train
+    notes = json.loads((out/'config.json').read_text())['notes']
+    assert list(notes) == ['B'] and notes['B'] in said[0]
+    r = run([CORE, 'train', '--resume', str(out)])                 # the note does not stop a resume
+    assert r.returncode == 0, r.stderr
