@@ -53,8 +53,9 @@ def grid_from_args(args) -> StudyGrid:
     bad = [d for d in datasets if d not in DATA_SOURCES]
     if bad: raise ConfigError(f"unknown dataset(s) {bad}; valid datasets are {list(DATA_SOURCES)}")
     return StudyGrid(datasets=datasets, preset=args.preset, critics=_list(args.critics) or p['critics'],
-                     supervision=_list(args.supervision) or p['supervision'], seeds=args.seeds, folds=args.folds or (1,),
+                     supervision=_list(args.supervision) or p['supervision'], seeds=args.seeds or p['seeds'], folds=args.folds or (1,),
                      methods=_list(args.methods) or p['methods'], steps=args.steps or 0, n_test=args.n_test or 0,
+                     min_pairs=p['min_pairs'] if args.min_pairs is None else args.min_pairs,
                      a=args.a or '', b=args.b or '', test_a=args.test_a or '', test_b=args.test_b or '', root=args.root or '',
                      log_a=bool(args.log_a), split_seed=args.split_seed)
 
@@ -133,11 +134,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--out', default='runs/study-quick', help='study folder; rerunning into it continues (default: runs/study-quick)')
     s.add_argument('--critics', help="comma-separated, from ['mse', 'l1', 'cosine', 'euclidean'] (default: the preset's)")
     s.add_argument('--supervision', help=f'comma-separated, from {list(SUPERVISION)} (default: all)')
-    s.add_argument('--seeds', type=whole(1), default=1, help='training seeds per cell (default: 1)')
+    s.add_argument('--seeds', type=whole(1), help="training seeds per cell (default: the preset's: quick 1, standard and full 3)")
     s.add_argument('--folds', type=fold_list, help='comma-separated fold numbers (default: 1; folder, isl: 1,2; cytological: 1,2,3)')
     s.add_argument('--methods', help=f"comma-separated, from {sorted(METHODS)} (default: the preset's)")
     s.add_argument('--steps', type=whole(1), help="training steps per cell (default: the preset's)")
     s.add_argument('--n-test', type=whole(1), help="evaluation images per dataset (default: the preset's)")
+    s.add_argument('--min-pairs', type=whole(0), help="evaluation pairs per cell at least; each image gives more patches to reach "
+                   "it (default: the preset's: quick 0, i.e. one central patch per image; standard and full 100)")
     s.add_argument('--shard', type=shard_spec, help='i/n: run every n-th cell from the i-th (default: all cells)')
     for f in ('a', 'b', 'test_a', 'test_b', 'root'):
         s.add_argument('--' + f.replace('_', '-'), help={'a': 'folder of modality-A images (--data folder)', 'b': 'folder of modality-B images (--data folder)',

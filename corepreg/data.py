@@ -501,19 +501,23 @@ def _crop_warp(img, T_patch, oy, ox, size):
     T_full = shift.inverse().compose(T_patch).compose(shift)
     return warp(img, shift.compose(T_full), output_shape=(size, size)).astype(np.float32)
 
-def make_eval_set(pairs:Sequence[Pair], patch:int, levels=(1, 2, 3, 4), seed:int=0) -> list[EvalRecord]:
-    "MultiRegEval-style evaluation records: one per pair and level, with the true fixed→moving transform."
+def make_eval_set(pairs:Sequence[Pair], patch:int, levels=(1, 2, 3, 4), seed:int=0, crops:int=1) -> list[EvalRecord]:
+    """MultiRegEval-style evaluation records: one per pair, patch and level, with the true fixed→moving transform. The
+    first patch of an image is its central one (MultiRegEval's); `crops` > 1 adds patches at random positions (seeded),
+    each with its own transforms. Where a transform reaches past the image, the border is mirrored (`warp`'s 'reflect')."""
+    if crops < 1: raise DataError(f"crops must be at least 1, got {crops}")
     rng = np.random.default_rng(seed)
     out = []
     for p in pairs:
         h, w = p.shape
         if h < patch or w < patch: raise DataError(f"{p.name}: image {p.shape} is smaller than the patch size {patch}")
-        oy, ox = (h - patch) // 2, (w - patch) // 2
-        fixed, fixed_b = p.a[oy:oy+patch, ox:ox+patch], p.b[oy:oy+patch, ox:ox+patch]
-        for k in levels:
-            T = sample_transform(k, patch, rng, (patch, patch))
-            out.append(EvalRecord(p.name, k, fixed.copy(), _crop_warp(p.b, T, oy, ox, patch), T,
-                                  fixed_b.copy(), _crop_warp(p.a, T, oy, ox, patch), {**p.meta, 'offset': (oy, ox)}))
+        for c in range(crops):
+            oy, ox = ((h - patch) // 2, (w - patch) // 2) if c == 0 else (int(rng.integers(0, h - patch + 1)), int(rng.integers(0, w - patch + 1)))
+            fixed, fixed_b = p.a[oy:oy+patch, ox:ox+patch], p.b[oy:oy+patch, ox:ox+patch]
+            for k in levels:
+                T = sample_transform(k, patch, rng, (patch, patch))
+                out.append(EvalRecord(p.name, k, fixed.copy(), _crop_warp(p.b, T, oy, ox, patch), T,
+                                      fixed_b.copy(), _crop_warp(p.a, T, oy, ox, patch), {**p.meta, 'offset': (oy, ox)}))
     return out
 
 # %% ../nbs/02_data.ipynb #818762c6

@@ -36,6 +36,15 @@ def test_study_command_writes_results_and_report(tmp_path):
     assert ('**Failed registrations**: none' in md) == (n_failed == 0)
     assert n_failed == sum(int(l.split('|')[-3]) for l in md.splitlines() if l.startswith(('| raw |', '| CoMIRs |')))
     assert (tmp_path/'synthetic.png').stat().st_size > 5000 and (tmp_path/'command.json').exists()
+    # the paired comparison of pooled with none: on the same pairs, in comparisons.csv and in the report
+    cmp = pd.read_csv(tmp_path/'comparisons.csv')
+    assert list(cmp.columns[:13]) == ['dataset', 'critic', 'method', 'supervision', 'baseline', 'difference', 'ci_low', 'ci_high',
+                                      'p_value', 'p_holm', 'n_pairs', 'n_seeds', 'verdict']
+    assert cmp[['supervision', 'baseline', 'method', 'n_pairs', 'n_seeds']].values.tolist() == [['pooled', 'none', 'fftmi', 4, 1]]
+    rates = res.set_index('cell_id').success_rate
+    assert cmp.difference[0] == pytest.approx(rates['synthetic-f1-s0-pooled-mse'] - rates['synthetic-f1-s0-none-mse'])
+    assert cmp.ci_low[0] <= cmp.difference[0] <= cmp.ci_high[0] and cmp.verdict[0] in ('better', 'worse', 'no detectable difference')
+    assert '**Paired comparisons with the plain CoMIR**' in md and f"| {cmp.verdict[0]} |" in md
     # rerun: nothing to do; another grid in the same folder: refused with the reason
     r = run([CORE, 'study', *TINY, '--out', str(tmp_path)])
     assert r.returncode == 0 and '0 to run' in r.stdout
@@ -99,3 +108,42 @@ def test_disk_full_keeps_earlier_rows(tmp_path):
         run_study(grid, tmp_path, progress=False, log=lambda *a: None)
     assert len(pd.read_csv(tmp_path/'results.csv')) == 2
     assert not [p for p in tmp_path.iterdir() if p.name.startswith('.results')]
+
+
+def test_evaluation_pairs_reach_min_pairs_and_the_patch_never_shrinks(tmp_path):
+    "min_pairs cuts more patches per held-out image, the same set every time; a small image is left out by name, never shrinks the patch."
+    import numpy as np, warnings
+    from skimage import io as skio
+    from corepreg.data import DataError
+    from corepreg.study import eval_set
+    g = StudyGrid(datasets=('synthetic',), preset='quick', n_test=3, min_pairs=30)
+    recs = eval_set(g, 'synthetic', 1)
+    assert len(recs) == 36 and {r.fixed.shape for r in recs} == {(160, 160)}          # 3 images × 3 patches × 4 levels ≥ 30
+    assert len({(r.name, r.meta['offset']) for r in recs}) == 9
+    assert [r.transform for r in eval_set(g, 'synthetic', 1)] == [r.transform for r in recs]   # identical for every cell
+    # folder data whose evaluation half holds one small image among large ones
+    rng = np.random.default_rng(0)
+    for m in ('A', 'B', 'TA', 'TB'): (tmp_path/m).mkdir()
+    for n, size in (('big1', 300), ('big2', 300), ('small', 100)):
+        img = (rng.random((size, size)) * 255).astype(np.uint8)
+        for m in ('TA', 'TB'): skio.imsave(tmp_path/m/f'{n}.png', img, check_contrast=False)
+    fg = StudyGrid(datasets=('folder',), preset='standard', a=str(tmp_path/'A'), b=str(tmp_path/'B'),
+                   test_a=str(tmp_path/'TA'), test_b=str(tmp_path/'TB'), min_pairs=0)
+    with pytest.warns(UserWarning, match=r"smaller than the protocol's patch of 256 px are left out: \['small \(100, 100\)'\]"):
+        recs = eval_set(fg, 'folder', 1)
+    assert {r.fixed.shape for r in recs} == {(256, 256)} and {r.name for r in recs} == {'big1', 'big2'}
+    for n in ('big1', 'big2'):
+        for m in ('TA', 'TB'): (tmp_path/m/f'{n}.png').unlink()
+    with pytest.raises(DataError, match="every evaluation image is smaller than the protocol's patch of 256 px"):
+        eval_set(fg, 'folder', 1)
+
+
+def test_real_data_presets_default_to_three_seeds_and_100_pairs():
+    from corepreg.cli import grid_from_args, parser
+    p = parser()
+    quick = grid_from_args(p.parse_args(['study']))
+    std = grid_from_args(p.parse_args(['study', '--preset', 'standard', '--data', 'isl']))
+    assert (quick.seeds, quick.min_pairs) == (1, 0) and (std.seeds, std.min_pairs) == (3, 100)
+    assert grid_from_args(p.parse_args(['study', '--preset', 'standard', '--seeds', '2', '--min-pairs', '0'])).seeds == 2
+    from corepreg.study import eval_patch
+    assert eval_patch('full', 'histological') == 834 and eval_patch('full', 'cytological') == 300   # MultiRegEval's patches
