@@ -7,6 +7,7 @@ __all__ = ['VERDICTS', 'corner_error', 'success_rate', 'evaluate', 'summary', 'f
            'holm', 'cluster_bootstrap_ci', 'paired_comparisons', 'spearman_ci', 'plot_success', 'plot_error_cdf']
 
 # %% ../nbs/09_evaluate.ipynb #6fea757b
+import warnings
 from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
@@ -148,7 +149,8 @@ def spearman_ci(x, y, n_boot:int=2000, level:float=0.95, seed:int=0) -> dict:
         return {'rho': np.nan, 'ci_low': np.nan, 'ci_high': np.nan, 'p_value': np.nan, 'n': n}
     r = spearmanr(x, y)
     idx = np.random.default_rng(seed).integers(0, n, (n_boot, n))
-    with np.errstate(invalid='ignore'):
+    with warnings.catch_warnings():                  # a resample with a constant column has no rho: NaN, skipped below
+        warnings.simplefilter('ignore')
         boots = [spearmanr(x[i], y[i]).statistic for i in idx]
     a = (1 - level) / 2
     lo, hi = np.nanquantile(boots, [a, 1 - a])

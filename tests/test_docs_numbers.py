@@ -84,3 +84,22 @@ def test_tables_match_results(page, table, rows):
         assert row in text, f"{page} does not carry this row of the {table} table, rebuilt from results/: {row}"
 
 
+
+
+def verdict_rows() -> list[str]:
+    "Per dataset: each supervised variant against none (MSE critic, fftmi), from the folder's comparisons.csv."
+    rows = []
+    for label, folder, dataset in ROWS:
+        c = pd.read_csv(ROOT/'results'/folder/'comparisons.csv')
+        c = c[(c.dataset == dataset) & (c.critic == 'mse') & (c.method == 'fftmi')].set_index('supervision')
+        cells = [f"{c.difference[v]:+.2f} [{c.ci_low[v]:+.2f}, {c.ci_high[v]:+.2f}]: {c.verdict[v]}" for v in VARIANTS[1:]]
+        rows.append(f"| {label} | " + ' | '.join(cells) + ' |')
+    return rows
+
+
+@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
+def test_verdict_table_matches_comparisons(page):
+    "The paired-comparison verdicts the pages quote are the ones in results/*/comparisons.csv."
+    text = page_text(page)
+    for row in verdict_rows():
+        assert row in text, f"{page} does not carry this row of the verdict table, rebuilt from comparisons.csv: {row}"
