@@ -295,9 +295,12 @@ def _copy_local(url, output_file, pooch_obj):
     if src is None or not src.exists(): raise FileNotFoundError(f"{url}: no such file")
     shutil.copyfile(src, output_file)
 
-def zenodo_fetch(record:int, cache=None, api:str=ZENODO_API, only:Sequence[str]|None=None, progress:bool=True) -> Path:
-    "Download (once) and unpack the files of a Zenodo record into `cache/zenodo-<record>`, verifying checksums."
+def zenodo_fetch(record:int|str, cache=None, api:str=ZENODO_API, only:Sequence[str]|None=None, progress:bool=True) -> Path:
+    "Download (once) and unpack the files of a Zenodo record (a number, or a name in `RECORDS`) into `cache/zenodo-<record>`, verifying checksums."
     import pooch
+    if isinstance(record, str):
+        if record not in RECORDS: raise DataError(f"unknown dataset {record!r}; named records are {RECORDS} (or give a record number)")
+        record = RECORDS[record]
     dest = data_cache(cache)/f'zenodo-{record}'
     for f in zenodo_files(record, api):
         if only and f['key'] not in only: continue

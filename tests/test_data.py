@@ -50,6 +50,9 @@ def test_zenodo_fetch_verifies_and_unpacks(tmp_path):
     # a second fetch uses the cache (the source may vanish)
     for p in (tmp_path/'store').iterdir(): p.unlink()
     assert zenodo_fetch(4550300, cache=tmp_path/'cache', api=api, progress=False) == dest
+    assert zenodo_fetch('histological', cache=tmp_path/'cache', api=api, progress=False) == dest   # by its name in RECORDS
+    with pytest.raises(DataError, match="unknown dataset 'histo'"):
+        zenodo_fetch('histo', cache=tmp_path/'cache', api=api, progress=False)
 
 
 def test_zenodo_bad_checksum_leaves_no_file(tmp_path):
