@@ -14,11 +14,12 @@ export PYTHONUNBUFFERED := 1
 
 # The environment: torch pinned first (the CPU wheel on this machine kind; the CUDA build of the same
 # version on a GPU machine), then the package with its dev tools. Rebuilt when settings.ini changes.
+# PYTHONWARNINGS=ignore hides setuptools' editable-install notice (a screen of asterisks that is not news here).
 $(STAMP): settings.ini setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
-	$(PY) -m pip install -q -e '.[dev]'
+	PYTHONWARNINGS=ignore $(PY) -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
 env: $(STAMP)

@@ -177,7 +177,7 @@ def _loss_and_grads(cfg, xa, xb, memory_format=torch.contiguous_format, amp=Fals
     total, parts = comir_loss(nets['A'], nets['B'], xa.to(memory_format=memory_format), xb.to(memory_format=memory_format),
                               cfg.loss_config(), models['A'].head, models['B'].head, generator=g)
     total.backward()
-    return float(total), torch.cat([p.grad.flatten() for p in models['A'].net.parameters()])
+    return float(total.detach()), torch.cat([p.grad.flatten() for p in models['A'].net.parameters()])
 
 
 @pytest.mark.parametrize('supervision', ['none', 'dense'])
