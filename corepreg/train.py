@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['DATA_SOURCES', 'TRAIN_PRESETS', 'CHECKPOINT', 'PREVIOUS', 'TrainConfig', 'ihc_tiles', 'source_pairs',
            'CheckpointError', 'TrainingError', 'set_aside', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint',
-           'build_models', 'load_run', 'read_log', 'make_optimiser', 'lr_at', 'validation_patches', 'validate', 'train',
-           'resume', 'add_config_options', 'config_from_args', 'train_command', 'add_train_parser']
+           'build_models', 'load_run', 'read_log', 'make_optimiser', 'lr_at', 'validation_patches', 'validate', 'Run',
+           'restore', 'setup', 'train_step', 'log_step', 'save_run', 'train', 'resume', 'add_config_options',
+           'config_from_args', 'train_command', 'add_train_parser']
 
 # %% ../nbs/06_train.ipynb #31d54b91
 import dataclasses, json, math, os, sys, time, warnings
@@ -287,102 +288,158 @@ def validate(net_a:nn.Module, net_b:nn.Module, xa:torch.Tensor, xb:torch.Tensor,
     top1 = (similarity(za, zb, critic).argmax(1) == torch.arange(len(za), device=za.device)).float().mean()
     return {'val_r': round(float(r.mean()), 4), 'val_top1': round(float(top1), 4)}
 
-# %% ../nbs/06_train.ipynb #e1163042
+# %% ../nbs/06_train.ipynb #e51f4af5
 def _same_run(saved:dict, new:dict) -> list[str]:
     "Fields in which a checkpoint's config differs from a new one (`steps` may grow: a run can be extended)."
     return sorted(k for k in set(saved) | set(new) if k != 'steps' and saved.get(k, '<missing>') != new.get(k, '<missing>'))
 
-def train(cfg:TrainConfig, run_dir, device=None, stop_at:int|None=None, progress:bool|None=None,
-          num_workers:int|None=None) -> dict:
-    "Train (or continue training) the two networks of `cfg` in `run_dir`; returns a summary of the run."
+@dataclasses.dataclass
+class Run:
+    "A training run in progress: what `setup` builds and each step of the loop reads and advances."
+    cfg: TrainConfig
+    run_dir: Path
+    device: torch.device
+    pairs: list                    # the training pairs
+    models: nn.ModuleDict          # per modality ('A', 'B'): the U-Net and its bottleneck head
+    opts: dict                     # per modality: its optimiser
+    generator: torch.Generator     # the C4 turns (its state is checkpointed)
+    rank: int = 0                  # this process, of `world` (DistributedDataParallel)
+    world: int = 1
+    own_group: bool = False        # whether this run opened the process group (and so closes it)
+    step: int = 0                  # optimisation steps done
+    saved_at: int = 0              # the step of the last checkpoint written
+    nets: dict|None = None         # what a step calls: the U-Nets, under autocast and DDP where asked
+    heads: dict|None = None
+
+    @property
+    def main(self) -> bool: return self.rank == 0
+
+# %% ../nbs/06_train.ipynb #fe61aaac
+def restore(run:Run) -> Run:
+    "Load the run folder's last good checkpoint (models, optimisers, random state, step), if any, and trim the log to it."
+    state = latest_checkpoint(run.run_dir)
+    if state is not None:
+        diff = _same_run(state['config'], run.cfg.to_dict())
+        if diff: raise CheckpointError(f"{run.run_dir/CHECKPOINT} was written by another config (fields {diff})")
+        run.models.load_state_dict(state['models'])
+        for m in ('A', 'B'): run.opts[m].load_state_dict(state['optimisers'][m])
+        _set_rng_state(state['rng'], run.generator); run.step = run.saved_at = int(state['step'])
+        if run.main: _trim_log(run.run_dir, run.step)
+    elif run.main and (run.run_dir/'log.jsonl').exists(): _trim_log(run.run_dir, 0)
+    return run
+
+# %% ../nbs/06_train.ipynb #48315293
+def _wrap(run:Run) -> Run:
+    "The networks a step calls: under bfloat16 autocast if `cfg.amp` (where supported), and in DDP when several processes train."
+    cfg, device = run.cfg, run.device
+    amp = cfg.amp and (device.type == 'cpu' or torch.cuda.is_bf16_supported())
+    if cfg.amp and not amp: warnings.warn("bfloat16 is not supported on this GPU; training in float32")
+    run.nets = {m: (_Autocast(run.models[m].net, device.type) if amp else run.models[m].net) for m in ('A', 'B')}
+    run.heads = {m: run.models[m].head for m in ('A', 'B')}
+    if run.world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        ids = [device.index] if device.type == 'cuda' else None
+        run.nets = {m: DDP(n, device_ids=ids) for m, n in run.nets.items()}
+        run.heads = {m: (DDP(h, device_ids=ids) if h is not None else None) for m, h in run.heads.items()}
+    return run
+
+def setup(cfg:TrainConfig, run_dir, device=None) -> Run:
+    """A run ready to train: its data checked before the run folder exists, the folder made (or reopened), networks and
+    optimisers built from the seed, the last checkpoint restored, the networks wrapped (`_wrap`)."""
     run_dir = Path(run_dir)
     device = get_device(device)
     if device.type == 'cuda' and 'LOCAL_RANK' in os.environ: device = torch.device('cuda', int(os.environ['LOCAL_RANK']))
     rank, world, own_group = _distributed(device)
-    main = rank == 0
-    pairs = source_pairs(cfg, 'train')                          # bad data is an error before the run folder exists
+    pairs = source_pairs(cfg, 'train')
     too_small = [p.name for p in pairs if min(p.shape) < cfg.patch]
     if too_small: raise DataError(f"image(s) {too_small[:5]} are smaller than the patch size {cfg.patch} px (TrainConfig.patch)")
     notes = colour_notes(pairs)                                  # colour images made grey: said once, and kept in config.json
-    if main:
+    if rank == 0:
         run_folder(run_dir, cfg, may_change=('steps',), notes=notes)   # a run may be extended; any other change is refused
         for m, note in notes.items(): print(f'{run_dir}: modality {m}: {note}', flush=True)
-
     generator = seed_everything(cfg.seed)
     models = build_models(cfg).to(device)
     if cfg.channels_last: models = models.to(memory_format=torch.channels_last)
     opts = {m: make_optimiser(cfg, models[m].parameters()) for m in ('A', 'B')}
-    step = saved_at = 0
-    state = latest_checkpoint(run_dir)
-    if state is not None:
-        diff = _same_run(state['config'], cfg.to_dict())
-        if diff: raise CheckpointError(f"{run_dir/CHECKPOINT} was written by another config (fields {diff})")
-        models.load_state_dict(state['models'])
-        for m in ('A', 'B'): opts[m].load_state_dict(state['optimisers'][m])
-        _set_rng_state(state['rng'], generator); step = saved_at = int(state['step'])
-        if main: _trim_log(run_dir, step)
-    elif main and (run_dir/'log.jsonl').exists(): _trim_log(run_dir, 0)
+    return _wrap(restore(Run(cfg, run_dir, device, pairs, models, opts, generator, rank, world, own_group)))
 
-    amp = cfg.amp and (device.type == 'cpu' or torch.cuda.is_bf16_supported())
-    if cfg.amp and not amp: warnings.warn("bfloat16 is not supported on this GPU; training in float32")
-    nets = {m: (_Autocast(models[m].net, device.type) if amp else models[m].net) for m in ('A', 'B')}
-    heads = {m: models[m].head for m in ('A', 'B')}
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-        ids = [device.index] if device.type == 'cuda' else None
-        nets = {m: DDP(n, device_ids=ids) for m, n in nets.items()}
-        heads = {m: (DDP(h, device_ids=ids) if h is not None else None) for m, h in heads.items()}
+# %% ../nbs/06_train.ipynb #6ee52157
+def train_step(run:Run, xa:torch.Tensor, xb:torch.Tensor, loss_cfg:LossConfig|None=None) -> dict:
+    """One optimisation step on the batch (xa, xb): the loss and its parts (averaged over processes), a check that it is
+    finite, the gradients clipped, the step's learning rate set, both optimisers stepped. Returns the parts."""
+    cfg = run.cfg
+    total, parts = comir_loss(run.nets['A'], run.nets['B'], xa, xb, loss_cfg or cfg.loss_config(), run.heads['A'], run.heads['B'],
+                              generator=run.generator)
+    if run.world > 1:
+        vals = torch.stack(list(parts.values())); torch.distributed.all_reduce(vals); vals /= run.world
+        parts = dict(zip(parts, vals))
+    if not torch.isfinite(parts['total']):
+        raise TrainingError(f"the loss is {parts['total'].item()} at step {run.step + 1}; training stopped. "
+                            + (f"The last good checkpoint (step {run.saved_at}) is kept in {run.run_dir/CHECKPOINT}."
+                               if run.saved_at else "No checkpoint had been written yet."))
+    for o in run.opts.values(): o.zero_grad(set_to_none=True)
+    total.backward()
+    for m in ('A', 'B'): torch.nn.utils.clip_grad_norm_(run.models[m].parameters(), cfg.clip)
+    for o in run.opts.values():
+        for g in o.param_groups: g['lr'] = lr_at(cfg, run.step)
+        o.step()
+    run.step += 1
+    return parts
 
-    end = min(cfg.steps, stop_at) if stop_at is not None else cfg.steps
-    ds = PatchDataset(pairs, patch=cfg.patch, length=10**12, seed=cfg.seed, intensity=cfg.intensity_aug,
+# %% ../nbs/06_train.ipynb #a603d0fe
+def log_step(run:Run, parts:dict, seconds:float, log, val:tuple|None=None, end:int|None=None) -> dict:
+    "Write the step's line of `log.jsonl` to the open file `log`: every loss part and the seconds, plus the validation scores every `val_every` steps and at `end`."
+    rec = {'step': run.step, **{k: round(float(v), 7) for k, v in parts.items()}, 'seconds': round(seconds, 4)}
+    if val is not None and (run.step % run.cfg.val_every == 0 or run.step == end):
+        rec.update(validate(run.models['A'].net, run.models['B'].net, *val, critic=run.cfg.critic))
+    log.write(json.dumps(rec) + '\n'); log.flush()
+    return rec
+
+def save_run(run:Run):
+    "Write the run's checkpoint (main process only): config, step, models, optimisers and random state; the previous one is kept."
+    if run.main: save_checkpoint(run.run_dir, {'config': run.cfg.to_dict(), 'step': run.step, 'models': run.models.state_dict(),
+                                               'optimisers': {m: o.state_dict() for m, o in run.opts.items()},
+                                               'rng': _rng_state(run.generator)})
+    run.saved_at = run.step
+
+# %% ../nbs/06_train.ipynb #000f4762
+def _loader(run:Run, end:int, num_workers:int|None=None):
+    "The batches of steps `run.step` to `end`: each step's patch indices fixed by the step (so a resumed run draws the same ones)."
+    cfg = run.cfg
+    ds = PatchDataset(run.pairs, patch=cfg.patch, length=10**12, seed=cfg.seed, intensity=cfg.intensity_aug,
                       group=cfg.group, spread=cfg.spread)
-    order = [i for s in range(step, end) for i in _batch_indices(s, cfg.batch, rank, world)]
-    if num_workers is None: num_workers = 4 if device.type == 'cuda' else 0
-    loader = torch.utils.data.DataLoader(ds, batch_size=cfg.batch, sampler=order, num_workers=num_workers,
-                                         pin_memory=device.type == 'cuda')
-    loss_cfg = cfg.loss_config()
-    show = (not in_test() and sys.stderr.isatty()) if progress is None else progress
+    order = [i for s in range(run.step, end) for i in _batch_indices(s, cfg.batch, run.rank, run.world)]
+    if num_workers is None: num_workers = 4 if run.device.type == 'cuda' else 0
+    return torch.utils.data.DataLoader(ds, batch_size=cfg.batch, sampler=order, num_workers=num_workers,
+                                       pin_memory=run.device.type == 'cuda')
+
+def train(cfg:TrainConfig, run_dir, device=None, stop_at:int|None=None, progress:bool|None=None,
+          num_workers:int|None=None) -> dict:
+    "Train (or continue training) the two networks of `cfg` in `run_dir`; returns a summary of the run."
     from tqdm.auto import tqdm
-    bar = tqdm(total=end, initial=step, desc=f'training {run_dir.name}', disable=not (show and main), dynamic_ncols=True)
-    log = open(run_dir/'log.jsonl', 'a') if main else None
+    run = setup(cfg, run_dir, device)
+    end = min(cfg.steps, stop_at) if stop_at is not None else cfg.steps
+    loader, loss_cfg = _loader(run, end, num_workers), cfg.loss_config()
+    show = (not in_test() and sys.stderr.isatty()) if progress is None else progress
+    bar = tqdm(total=end, initial=run.step, desc=f'training {run.run_dir.name}', disable=not (show and run.main), dynamic_ncols=True)
+    log = open(run.run_dir/'log.jsonl', 'a') if run.main else None
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
-    val = tuple(v.to(device).to(memory_format=fmt) for v in validation_patches(cfg)) if cfg.val_every and main else None
-    models.train(); t_start = time.time(); parts = {}; last_val = {}
-    def checkpoint(at):
-        if main: save_checkpoint(run_dir, {'config': cfg.to_dict(), 'step': at, 'models': models.state_dict(),
-                                           'optimisers': {m: o.state_dict() for m, o in opts.items()}, 'rng': _rng_state(generator)})
+    val = tuple(v.to(run.device).to(memory_format=fmt) for v in validation_patches(cfg)) if cfg.val_every and run.main else None
+    run.models.train(); t_start = time.time(); parts, last_val = {}, {}
     try:
         for xa, xb in loader:
             t0 = time.time()
-            xa = xa.to(device, non_blocking=True).to(memory_format=fmt); xb = xb.to(device, non_blocking=True).to(memory_format=fmt)
-            total, parts = comir_loss(nets['A'], nets['B'], xa, xb, loss_cfg, heads['A'], heads['B'], generator=generator)
-            if world > 1:
-                vals = torch.stack(list(parts.values())); torch.distributed.all_reduce(vals); vals /= world
-                parts = dict(zip(parts, vals))
-            if not torch.isfinite(parts['total']):
-                raise TrainingError(f"the loss is {parts['total'].item()} at step {step + 1}; training stopped. "
-                                    + (f"The last good checkpoint (step {saved_at}) is kept in {run_dir/CHECKPOINT}."
-                                       if saved_at else "No checkpoint had been written yet."))
-            for o in opts.values(): o.zero_grad(set_to_none=True)
-            total.backward()
-            for m in ('A', 'B'): torch.nn.utils.clip_grad_norm_(models[m].parameters(), cfg.clip)
-            for o in opts.values():
-                for g in o.param_groups: g['lr'] = lr_at(cfg, step)
-                o.step()
-            step += 1
-            if main:
-                rec = {'step': step, **{k: round(float(v), 7) for k, v in parts.items()}, 'seconds': round(time.time() - t0, 4)}
-                if val is not None and (step % cfg.val_every == 0 or step == end):
-                    last_val = validate(models['A'].net, models['B'].net, *val, critic=cfg.critic); rec.update(last_val)
-                log.write(json.dumps(rec) + '\n'); log.flush()
+            parts = train_step(run, xa.to(run.device, non_blocking=True).to(memory_format=fmt),
+                               xb.to(run.device, non_blocking=True).to(memory_format=fmt), loss_cfg)
+            if run.main: last_val = {k: v for k, v in log_step(run, parts, time.time() - t0, log, val, end).items() if k.startswith('val_')}
             bar.update(1); bar.set_postfix(loss=f"{float(parts['total']):.4f}", **{k[4:]: v for k, v in last_val.items()})
-            if step % cfg.checkpoint_every == 0 or step == end: checkpoint(step); saved_at = step
+            if run.step % cfg.checkpoint_every == 0 or run.step == end: save_run(run)
     finally:
         bar.close()
         if log: log.close()
-        if own_group: torch.distributed.destroy_process_group()
-    return {'run': str(run_dir), 'step': step, 'steps': cfg.steps, 'seconds': time.time() - t_start,
-            'loss': float(parts['total']) if parts else None, 'world': world, **last_val}
+        if run.own_group: torch.distributed.destroy_process_group()
+    return {'run': str(run.run_dir), 'step': run.step, 'steps': cfg.steps, 'seconds': time.time() - t_start,
+            'loss': float(parts['total']) if parts else None, 'world': run.world, **last_val}
 
 def resume(run_dir, device=None, **kw) -> dict:
     "Continue the run in `run_dir` from its last checkpoint, with its own config."
