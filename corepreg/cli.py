@@ -4,18 +4,20 @@
 
 # %% auto #0
 __all__ = ['STUDY_EXAMPLES', 'whole', 'fold_list', 'shard_spec', 'grid_from_args', 'for_terminal', 'record_invocation',
-           'study_command', 'parser', 'main']
+           'add_config_options', 'config_from_args', 'train_command', 'add_train_parser', 'study_command', 'parser',
+           'main']
 
 # %% ../nbs/11a_cli.ipynb #d84e5789
-import argparse, json, os, re, sys, time
+import argparse, dataclasses, json, os, re, sys, time
 from pathlib import Path
+from typing import Literal
 
-from .core import ConfigError, get_device, save_json
+from .core import Config, ConfigError, get_device, save_json
 from .data import DataError
 from .losses import SUPERVISION
 from .register import METHODS, add_register_parser
 from .study import STUDY_PRESETS, StudyGrid, git_commit, report, run_study, shard
-from .train import DATA_SOURCES, add_train_parser
+from .train import DATA_SOURCES, TRAIN_PRESETS, CheckpointError, TrainConfig, TrainingError, resume, train
 from .infer import add_infer_parser
 
 # %% ../nbs/11a_cli.ipynb #43b40ccf
@@ -94,6 +96,53 @@ def record_invocation(out, entry:dict) -> dict:
     record = {**entry, 'invocations': history + [{k: entry[k] for k in ('command', 'commit', 'seconds', 'started', 'shard') if k in entry}]}
     save_json(path, record)
     return record
+
+# %% ../nbs/11a_cli.ipynb #03cf8abf
+def _shown(v) -> str: return f'{v:.4g}' if isinstance(v, float) else (','.join(map(str, v)) if isinstance(v, tuple) else repr(v) if v == '' else str(v))
+
+def add_config_options(p, cls=TrainConfig, preset:Config|None=None):
+    "One `--field` option per dataclass field (booleans as --x/--no-x, tuples as comma lists); defaults None (= preset)."
+    import argparse, typing
+    from fastcore.docments import docments
+    hints, docs = typing.get_type_hints(cls), docments(cls)
+    for f in dataclasses.fields(cls):
+        tp, opt = hints[f.name], '--' + f.name.replace('_', '-')
+        what = docs.get(f.name) if docs.get(f.name) not in (None, f.name) else f.name.replace('_', ' ')
+        default = f" (default: the preset's{f'; quick: {_shown(getattr(preset, f.name))}' if preset is not None else ''})"
+        if tp is bool: p.add_argument(opt, action=argparse.BooleanOptionalAction, default=None, help=what + default)
+        elif typing.get_origin(tp) is Literal: p.add_argument(opt, choices=typing.get_args(tp), default=None, help=what + default)
+        elif tp in (int, float, str): p.add_argument(opt, type=tp, default=None, metavar=tp.__name__.upper(), help=what + default)
+        else: p.add_argument(opt, default=None, help=what + ', comma-separated' + default)
+    return p
+
+def config_from_args(args, base:Config) -> Config:
+    "`base` with the options that were given on the command line."
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(base) if getattr(args, f.name, None) is not None}
+    return base.replace(**given)
+
+def train_command(args) -> int:
+    "`corepreg train`: train from a preset plus options, or `--resume DIR`."
+    try:
+        if args.resume:
+            s = resume(args.resume)
+        else:
+            if not args.out: raise SystemExit("corepreg train: give --out DIR (or --resume DIR)")
+            cfg = config_from_args(args, TRAIN_PRESETS[args.preset])
+            s = train(cfg, args.out)
+    except (ConfigError, CheckpointError, TrainingError, DataError) as e:
+        raise SystemExit(f"corepreg train: {e}")
+    print(f"corepreg train: {s['run']} at step {s['step']}/{s['steps']}, last loss {s['loss']}, {s['seconds']:.1f} s, {s['world']} process(es)")
+    return 0
+
+def add_train_parser(sub):
+    "The `train` sub-command."
+    t = sub.add_parser('train', help='train the two networks of one configuration')
+    t.add_argument('--preset', choices=sorted(TRAIN_PRESETS), default='quick')
+    t.add_argument('--out', help='run folder (created; an existing one of the same config is continued)')
+    t.add_argument('--resume', metavar='DIR', help='continue the run in DIR with its saved config')
+    add_config_options(t, preset=TRAIN_PRESETS['quick'])
+    t.set_defaults(func=train_command)
+    return t
 
 # %% ../nbs/11a_cli.ipynb #76cfde9e
 def study_command(args) -> int:

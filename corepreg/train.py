@@ -6,8 +6,7 @@
 __all__ = ['DATA_SOURCES', 'TRAIN_PRESETS', 'CHECKPOINT', 'PREVIOUS', 'TrainConfig', 'ihc_tiles', 'source_pairs',
            'CheckpointError', 'TrainingError', 'set_aside', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint',
            'build_models', 'load_run', 'read_log', 'make_optimiser', 'lr_at', 'validation_patches', 'validate', 'Run',
-           'restore', 'setup', 'train_step', 'log_step', 'save_run', 'train', 'resume', 'add_config_options',
-           'config_from_args', 'train_command', 'add_train_parser']
+           'restore', 'setup', 'train_step', 'log_step', 'save_run', 'train', 'resume']
 
 # %% ../nbs/06_train.ipynb #31d54b91
 import dataclasses, json, math, os, sys, time, warnings
@@ -446,50 +445,3 @@ def resume(run_dir, device=None, **kw) -> dict:
     cfg_file = Path(run_dir)/'config.json'
     if not cfg_file.exists(): raise ConfigError(f"{run_dir}: not a training run (no config.json)")
     return train(TrainConfig.from_json(cfg_file), run_dir, device=device, **kw)
-
-# %% ../nbs/06_train.ipynb #03cf8abf
-def _shown(v) -> str: return f'{v:.4g}' if isinstance(v, float) else (','.join(map(str, v)) if isinstance(v, tuple) else repr(v) if v == '' else str(v))
-
-def add_config_options(p, cls=TrainConfig, preset:Config|None=None):
-    "One `--field` option per dataclass field (booleans as --x/--no-x, tuples as comma lists); defaults None (= preset)."
-    import argparse, typing
-    from fastcore.docments import docments
-    hints, docs = typing.get_type_hints(cls), docments(cls)
-    for f in dataclasses.fields(cls):
-        tp, opt = hints[f.name], '--' + f.name.replace('_', '-')
-        what = docs.get(f.name) if docs.get(f.name) not in (None, f.name) else f.name.replace('_', ' ')
-        default = f" (default: the preset's{f'; quick: {_shown(getattr(preset, f.name))}' if preset is not None else ''})"
-        if tp is bool: p.add_argument(opt, action=argparse.BooleanOptionalAction, default=None, help=what + default)
-        elif typing.get_origin(tp) is Literal: p.add_argument(opt, choices=typing.get_args(tp), default=None, help=what + default)
-        elif tp in (int, float, str): p.add_argument(opt, type=tp, default=None, metavar=tp.__name__.upper(), help=what + default)
-        else: p.add_argument(opt, default=None, help=what + ', comma-separated' + default)
-    return p
-
-def config_from_args(args, base:Config) -> Config:
-    "`base` with the options that were given on the command line."
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(base) if getattr(args, f.name, None) is not None}
-    return base.replace(**given)
-
-def train_command(args) -> int:
-    "`corepreg train`: train from a preset plus options, or `--resume DIR`."
-    try:
-        if args.resume:
-            s = resume(args.resume)
-        else:
-            if not args.out: raise SystemExit("corepreg train: give --out DIR (or --resume DIR)")
-            cfg = config_from_args(args, TRAIN_PRESETS[args.preset])
-            s = train(cfg, args.out)
-    except (ConfigError, CheckpointError, TrainingError, DataError) as e:
-        raise SystemExit(f"corepreg train: {e}")
-    print(f"corepreg train: {s['run']} at step {s['step']}/{s['steps']}, last loss {s['loss']}, {s['seconds']:.1f} s, {s['world']} process(es)")
-    return 0
-
-def add_train_parser(sub):
-    "The `train` sub-command."
-    t = sub.add_parser('train', help='train the two networks of one configuration')
-    t.add_argument('--preset', choices=sorted(TRAIN_PRESETS), default='quick')
-    t.add_argument('--out', help='run folder (created; an existing one of the same config is continued)')
-    t.add_argument('--resume', metavar='DIR', help='continue the run in DIR with its saved config')
-    add_config_options(t, preset=TRAIN_PRESETS['quick'])
-    t.set_defaults(func=train_command)
-    return t
