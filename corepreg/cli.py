@@ -93,11 +93,11 @@ def record_invocation(out, entry:dict) -> dict:
     try: old = json.loads(path.read_text()) if path.exists() else {}
     except (OSError, ValueError): old = {}
     history = old.get('invocations', []) or ([{k: old[k] for k in ('command', 'commit', 'seconds') if k in old}] if old else [])
-    record = {**entry, 'invocations': history + [{k: entry[k] for k in ('command', 'commit', 'seconds', 'started', 'shard') if k in entry}]}
+    record = {**entry, 'invocations': history + [{k: entry[k] for k in ('command', 'commit', 'seconds', 'started', 'shard', 'finished') if k in entry}]}
     save_json(path, record)
     return record
 
-# %% ../nbs/11a_cli.ipynb #03cf8abf
+# %% ../nbs/11a_cli.ipynb #b9765e4c
 def _shown(v) -> str: return f'{v:.4g}' if isinstance(v, float) else (','.join(map(str, v)) if isinstance(v, tuple) else repr(v) if v == '' else str(v))
 
 def add_config_options(p, cls=TrainConfig, preset:Config|None=None):
@@ -120,6 +120,7 @@ def config_from_args(args, base:Config) -> Config:
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(base) if getattr(args, f.name, None) is not None}
     return base.replace(**given)
 
+# %% ../nbs/11a_cli.ipynb #b5a57980
 def train_command(args) -> int:
     "`corepreg train`: train from a preset plus options, or `--resume DIR`."
     try:
@@ -153,10 +154,14 @@ def study_command(args) -> int:
         out = Path(args.out); commit = git_commit()   # the code that runs: taken before the run, not after it
         print(f"corepreg study: {grid.datasets}, preset {grid.preset}, critics {list(grid.critics)}, supervision {list(grid.supervision)}, "
               f"{grid.seeds} seed(s), folds {list(grid.folds)}, methods {list(grid.methods)}; device {get_device()}; output {out}", flush=True)
-        res = run_study(grid, out, args.shard, progress=sys.stderr.isatty())
-        record_invocation(out, {'command': 'corepreg ' + ' '.join(args.argv), 'grid': grid.to_dict(), 'commit': commit,
-                                'seconds': round(time.time() - t0, 1), 'started': time.strftime('%Y-%m-%dT%H:%M:%S', time.localtime(t0)),
-                                'shard': args.shard, 'device': str(get_device())})
+        entry = lambda finished: {'command': 'corepreg ' + ' '.join(args.argv), 'grid': grid.to_dict(), 'commit': commit,
+                                  'seconds': round(time.time() - t0, 1), 'started': time.strftime('%Y-%m-%dT%H:%M:%S', time.localtime(t0)),
+                                  'shard': args.shard, 'device': str(get_device()), 'finished': finished}
+        try: res = run_study(grid, out, args.shard, progress=sys.stderr.isatty())
+        except KeyboardInterrupt:                # an interrupted invocation is history too: a grid may span sessions
+            if (out/'grid.json').exists(): record_invocation(out, entry(False))
+            raise
+        record_invocation(out, entry(True))
         text = report(out, f'corepreg study, preset {grid.preset}')
     except (DataError, FileNotFoundError) as e: raise SystemExit(f"corepreg study: {e}")
     except OSError as e: raise SystemExit(f"corepreg study: {e.strerror or e}{f' ({e.filename})' if getattr(e, 'filename', None) else ''}")

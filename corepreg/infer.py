@@ -17,7 +17,7 @@ from .core import atomic_open, atomic_write, get_device
 from .data import DataError, normalise, read_image, to_unit
 from .train import CheckpointError, load_run
 
-# %% ../nbs/07_infer.ipynb #84956503
+# %% ../nbs/07_infer.ipynb #1eb45978
 def _tiles(h:int, w:int, tile:int):
     "Top-left corners and sizes of the tiles covering an (h, w) image."
     return [(y, x, min(tile, h - y), min(tile, w - x)) for y in range(0, h, tile) for x in range(0, w, tile)]
@@ -61,6 +61,7 @@ def comir(model:nn.Module, image:np.ndarray, tile:int|None=None, overlap:int=64,
     out = out.cpu().numpy()
     return out[0] if out.shape[0] == 1 else out
 
+# %% ../nbs/07_infer.ipynb #99a72fcc
 def to_uint8(rep:np.ndarray) -> np.ndarray:
     "CoMIR's 8-bit export: sigmoid × 255, rounded."
     return np.round(255 / (1 + np.exp(-np.asarray(rep, dtype=np.float64)))).astype(np.uint8)
@@ -80,7 +81,7 @@ class Representer:
     def __call__(self, image, modality:str) -> np.ndarray:
         return to_uint8(self.float(image, modality)).astype(np.float32) / 255
 
-# %% ../nbs/07_infer.ipynb #fad661e6
+# %% ../nbs/07_infer.ipynb #68178f02
 def save_comir(rep:np.ndarray, out, stem:str) -> tuple[Path, Path]:
     "Write `stem`.png (8-bit CoMIR) and `stem`.tif (float32 map) into `out`, atomically."
     import tifffile
@@ -98,6 +99,7 @@ def input_image(img:np.ndarray, cfg, modality:str, name:str='image') -> np.ndarr
     if cfg.data in ('folder', 'isl'): return normalise(img, cfg.norm, True if (modality == 'A' and cfg.log_a) else None, name)[0]
     return to_unit(img, name=name)
 
+# %% ../nbs/07_infer.ipynb #57a7ed74
 def infer_command(args) -> int:
     "`corepreg infer --run DIR --modality A IMAGES... --out DIR`."
     out = Path(args.out)

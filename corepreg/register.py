@@ -289,7 +289,7 @@ def _turned_torch(moving, angles, device, pool:int=1, chunk:int=16):
         imgs.append(img[:, 0]); masks.append(mask[:, 0])
     return torch.cat(imgs), torch.cat(masks)
 
-# %% ../nbs/08_register.ipynb #99196157
+# %% ../nbs/08_register.ipynb #dd3da7b5
 def _angle_grid(angles, max_angle:float, step:float, full_step:float) -> tuple[list, float]:
     "The angles of the global search and their spacing: 'full' (the whole circle), None (±max_angle) or a list."
     if isinstance(angles, str):
@@ -306,6 +306,7 @@ def _coarse_peak(fa, moving, grid, f, levels, min_overlap, dev):
     a, y, x, val, _, _ = _peak(mi)
     return a, (y - mi.shape[1] // 2) * f, (x - mi.shape[2] // 2) * f, val
 
+# %% ../nbs/08_register.ipynb #a82491dc
 def _no_overlap(fixed, t0) -> Registration: return _result(_identity(fixed.shape), t0, True, 'fftmi: no shift had enough overlap')
 
 def _refine(fixed, turned, sy0:int, sx0:int, f:int, levels:int, min_overlap:float, t0) -> Registration:
@@ -325,6 +326,7 @@ def _refine(fixed, turned, sy0:int, sx0:int, f:int, levels:int, min_overlap:floa
     t = RigidTransform(ang).matrix()[:2, :2] @ np.array([sx, sy])
     return _result(RigidTransform.about_centre(float(ang), float(t[0]), float(t[1]), fixed.shape), t0, message=f'MI {val:.4f}')
 
+# %% ../nbs/08_register.ipynb #eb1553f7
 def _fftmi_fast(fixed, moving, grid, spacing, levels, min_overlap, coarse_size, fine_step, dev, t0):
     f = max(1, math.ceil(max(fixed.shape) / coarse_size))              # coarse search at 1/f resolution
     fa = torch.as_tensor(fixed, device=dev)
@@ -517,7 +519,7 @@ def register_folders(fixed_dir, moving_dir, out, run=None, method:str='fftmi', a
         atomic_write(Path(out)/'transforms.csv', pd.DataFrame(rows).to_csv(index=False))   # after each pair: nothing is lost
     return pd.DataFrame(rows)
 
-# %% ../nbs/08_register.ipynb #29fb41ab
+# %% ../nbs/08_register.ipynb #6cdca131
 def register_command(args) -> int:
     "`corepreg register FIXED MOVING [--run RUN] [--method M] [--angles full|DEG] [--out DIR]`: one pair, or two folders."
     fixed, moving = Path(args.fixed), Path(args.moving)
@@ -539,6 +541,7 @@ def register_command(args) -> int:
           f"{est.seconds:.2f} s, {state}; written to {args.out}")
     return 0
 
+# %% ../nbs/08_register.ipynb #ddff47f1
 def add_register_parser(sub):
     "The `register` sub-command."
     p = sub.add_parser('register', help="register a moving image to a fixed one (or two folders of same-named images)",

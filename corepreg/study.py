@@ -26,9 +26,11 @@ from .train import DATA_SOURCES, TRAIN_PRESETS, TrainConfig, read_log, source_pa
 from .infer import Representer
 from .analysis import Features, collapse_summary, collect_features, effective_rank, mds_embedding, plot_mds, plot_spectra, singular_spectrum
 
-# %% ../nbs/11_study.ipynb #38199b2e
+# %% ../nbs/11_study.ipynb #6de0d66a
 CRITIC_NAMES = ('mse', 'l1', 'cosine')
+
 RAW_METHODS = ('mi', 'fftmi')
+
 STUDY_PRESETS = {
     'quick': dict(train='quick', critics=('mse', 'cosine'), supervision=SUPERVISION, methods=('fftmi', 'sift'),
                   n_test=4, test_size=256, patch=160, seeds=1, min_pairs=0),
@@ -44,6 +46,7 @@ def eval_patch(preset:str, dataset:str) -> int:
     p = STUDY_PRESETS[preset]['patch']
     return p.get(dataset, p['default']) if isinstance(p, dict) else p
 
+# %% ../nbs/11_study.ipynb #50bda172
 @dataclasses.dataclass(frozen=True)
 class StudyGrid(Config):
     "What a study folder runs: datasets × folds × seeds × supervision × critic, registered with `methods`."
@@ -73,6 +76,7 @@ class StudyGrid(Config):
         if self.min_pairs < 0: raise ConfigError(f"StudyGrid.min_pairs must be 0 or more, got {self.min_pairs}")
         if 'folder' in self.datasets and not (self.a and self.b): raise ConfigError("--data folder needs --a DIR and --b DIR")
 
+# %% ../nbs/11_study.ipynb #64dfd65f
 @dataclasses.dataclass(frozen=True)
 class Cell:
     "One cell of the grid; `supervision` and `critic` are None for the raw-image baselines."
@@ -98,6 +102,7 @@ def cells(grid:StudyGrid) -> list[Cell]:
             out += [Cell(ds, fold, seed, sup, crit) for seed in range(grid.seeds) for sup in grid.supervision for crit in grid.critics]
     return out
 
+# %% ../nbs/11_study.ipynb #a10bbbb3
 def shard(items:list, spec:str|None) -> list:
     "The `i/n` shard: every n-th item starting at the i-th (1-based)."
     if not spec: return items
@@ -106,7 +111,7 @@ def shard(items:list, spec:str|None) -> list:
     if not 1 <= i <= n: raise ConfigError(f"--shard {spec}: i must be between 1 and n")
     return items[i - 1::n]
 
-# %% ../nbs/11_study.ipynb #37c93d44
+# %% ../nbs/11_study.ipynb #cb559fb6
 def train_config(grid:StudyGrid, cell:Cell) -> TrainConfig:
     "The training config of a cell: the preset's, with the cell's data, critic, supervision, seed and fold."
     base = TRAIN_PRESETS[STUDY_PRESETS[grid.preset]['train']]
@@ -115,6 +120,7 @@ def train_config(grid:StudyGrid, cell:Cell) -> TrainConfig:
                        log_a=grid.log_a, split_seed=grid.split_seed)
     return cfg.replace(steps=grid.steps) if grid.steps else cfg
 
+# %% ../nbs/11_study.ipynb #be5a9921
 def eval_set(grid:StudyGrid, dataset:str, fold:int, levels=(1, 2, 3, 4)) -> list:
     """The evaluation records of a dataset and fold: the same for every cell (seeded by the fold), so cells compare pair by
     pair. The patch is the protocol's; an image smaller than it is left out with a warning that names it (the patch never
@@ -134,6 +140,7 @@ def eval_set(grid:StudyGrid, dataset:str, fold:int, levels=(1, 2, 3, 4)) -> list
     crops = max(1, math.ceil(grid.min_pairs / (len(pairs) * len(levels))))
     return make_eval_set(pairs, patch=patch, levels=levels, seed=fold, crops=crops)
 
+# %% ../nbs/11_study.ipynb #162931b2
 def _row(cell:Cell, method:str, df:pd.DataFrame, **extra) -> dict:
     s = summary(df).iloc[0]
     return {'cell_id': cell.id, 'dataset': cell.dataset, 'representation': 'raw' if cell.raw else 'comir',
@@ -268,7 +275,7 @@ def run_study(grid:StudyGrid, out, shard_spec:str|None=None, progress:bool=True,
         bar.write(msg) if progress else log(msg)
     return read_results(out)
 
-# %% ../nbs/11_study.ipynb #73bc76f2
+# %% ../nbs/11_study.ipynb #1180dd15
 def _mean_std(v:pd.Series) -> str:
     return f"{v.mean():.2f} ± {v.std(ddof=0):.2f}" if len(v) > 1 else f"{v.mean():.2f}"
 
@@ -290,6 +297,7 @@ def paper_table(res:pd.DataFrame, dataset:str, method:str, value:str='success_ra
         lines.append(f'| {s} | ' + ' | '.join(cellv) + ' |')
     return '\n'.join(lines)
 
+# %% ../nbs/11_study.ipynb #14248d0c
 def failure_lines(records:pd.DataFrame) -> list[str]:
     "Report lines counting the pairs a back-end gave up on, by images (raw / CoMIRs), method and reason."
     fc = failure_counts(records, by=('images', 'method'))
@@ -298,6 +306,7 @@ def failure_lines(records:pd.DataFrame) -> list[str]:
              '| images | method | reason | failed | of pairs |', '| --- | --- | --- | ---: | ---: |']
             + [f"| {r.images} | `{r.method}` | {r.reason.replace('|', '/')} | {r.failed} | {r.pairs} |" for r in fc.itertuples()] + [''])
 
+# %% ../nbs/11_study.ipynb #55cff744
 def all_records(out) -> pd.DataFrame:
     """Every registered pair of a study folder, with its cell's dataset, supervision, critic, seed and fold: the input of
     `paired_comparisons`. `pair` numbers the pairs of the evaluation set (the same in every cell)."""
@@ -336,6 +345,7 @@ def comparison_lines(cmp:pd.DataFrame) -> list[str]:
                  f"{r.n_pairs // max(r.n_seeds, 1)} × {r.n_seeds} | {r.verdict} |")
     return L + ['']
 
+# %% ../nbs/11_study.ipynb #a57daa6e
 def collapse_lines(d:pd.DataFrame, methods) -> list[str]:
     """Report lines: does collapse go with failure across the CoMIR cells of one dataset? The paper's explanation predicts
     a positive rank correlation of success with the bottleneck's effective rank (and a negative one with its collapsed share)."""
@@ -354,6 +364,7 @@ def collapse_lines(d:pd.DataFrame, methods) -> list[str]:
             L.append(f"- `{m}`, {label}: ρ = {s['rho']:+.2f} [{s['ci_low']:+.2f}, {s['ci_high']:+.2f}], {s['n']} cells: {says}")
     return L + [''] if len(L) > 2 else []
 
+# %% ../nbs/11_study.ipynb #ba809a75
 def _success_ci(recs:pd.DataFrame) -> pd.DataFrame:
     "Success rate per variant with a 95 % CI (bootstrap over held-out images and seeds)."
     rows = []
@@ -365,7 +376,6 @@ def _success_ci(recs:pd.DataFrame) -> pd.DataFrame:
 
 def study_figure(out, ds:str, prim:str):
     "The paper-style figure of one dataset: success with CIs, error CDFs and bottleneck spectra above, MDS of the CoMIRs below."
-    from matplotlib.figure import Figure
     out = Path(out); recs = all_records(out); recs = recs[recs.dataset == ds]
     recs = recs[(recs.representation == 'raw') | (recs.method == prim)].copy()
     recs['variant'] = np.where(recs.representation == 'raw', 'raw ' + recs.method, recs.supervision)
@@ -374,16 +384,22 @@ def study_figure(out, ds:str, prim:str):
         files = sorted((out/'cells').glob(f'{ds}-f*-s0-{s}-*.json'))
         if files: j = json.loads(files[0].read_text()); spectra[s] = j['spectrum_bottleneck']; mds[s] = j
     ncol = max(3, min(len(mds), 4))
-    fig = Figure(figsize=(4.2 * ncol, 8.4 if mds else 4.2), layout='constrained')
+    import matplotlib
+    with matplotlib.rc_context({'font.size': 12, 'axes.titlesize': 12, 'legend.fontsize': 10}):   # legible at the docs' width
+        return _study_figure(recs, spectra, mds, ds, prim, ncol)
+
+def _study_figure(recs, spectra, mds, ds, prim, ncol):
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(3.7 * ncol, 7.6 if mds else 3.8), layout='constrained')
     axs = fig.subplots(2 if mds else 1, ncol, squeeze=False)
     order = [v for v in [f'raw {m}' for m in RAW_METHODS] + list(SUPERVISION) if v in set(recs.variant)]
     ci = _success_ci(recs).set_index('variant').loc[order].reset_index()
     ax = axs[0, 0]
     ax.bar(ci.variant, ci.success, yerr=[ci.success - ci.lo, ci.hi - ci.success], capsize=4,
            color=['#999999' if v.startswith('raw') else '#1f77b4' for v in ci.variant])
-    ax.set_ylim(0, 1.05); ax.set_ylabel('success rate (95 % CI)'); ax.tick_params(axis='x', rotation=30, labelsize=9)
-    ax.set_title(f'{ds}: success, CoMIRs by {prim}', fontsize=11)
-    plot_error_cdf(recs.assign(method=recs.variant), axs[0, 1], f'{ds}: corner error'); axs[0, 1].legend(fontsize=8)
+    ax.set_ylim(0, 1.05); ax.set_ylabel('success rate (95 % CI)'); ax.tick_params(axis='x', rotation=35)
+    ax.set_title(f'{ds}: success ({prim} on CoMIRs)')
+    plot_error_cdf(recs.assign(method=recs.variant), axs[0, 1], f'{ds}: corner error'); axs[0, 1].legend(fontsize=9)
     if spectra: plot_spectra(spectra, axs[0, 2], f'{ds}: bottleneck spectra (seed 0)')
     else: axs[0, 2].axis('off')
     for ax in axs[0, 3:]: ax.axis('off')
@@ -395,6 +411,7 @@ def study_figure(out, ds:str, prim:str):
         for ax in axs[1, len(mds):]: ax.axis('off')
     return fig
 
+# %% ../nbs/11_study.ipynb #eb07d145
 def report(out, title:str='corepreg study') -> str:
     "Write `report.md`, `comparisons.csv` and the figures from the files in a study folder; return the markdown."
     out = Path(out); res = read_results(out)

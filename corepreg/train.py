@@ -97,7 +97,7 @@ TRAIN_PRESETS = {
     'full': TrainConfig(model='comir', patch=128, batch=8, steps=12800, checkpoint_every=500, n_pairs=40, image_size=512),
 }
 
-# %% ../nbs/06_train.ipynb #7216f43e
+# %% ../nbs/06_train.ipynb #8434f114
 def _halves(pairs:list[Pair], seed:int) -> tuple[list[Pair], list[Pair]]:
     "Split pairs by name into two seeded halves (the first gets the extra one)."
     names = sorted(p.name for p in pairs)
@@ -112,6 +112,7 @@ def _fold_half(pairs:list[Pair], cfg, train:bool) -> list[Pair]:
     if cfg.fold == 2: first, second = second, first
     return first if train else second
 
+# %% ../nbs/06_train.ipynb #f9d5c2fa
 def ihc_tiles(tiles:tuple=((0, 0), (0, 1), (1, 0), (1, 1))) -> list[Pair]:
     "The immunohistochemistry pair cut into 2×2 tiles; tile (i, j) is row i, column j."
     p = ihc_pair(); ta, tb = _tiles(p.a), _tiles(p.b)
@@ -135,7 +136,7 @@ def source_pairs(cfg:TrainConfig, split:Literal['train', 'test']='train', n_test
     if cfg.data == 'histological': return histological_pairs(cfg.root, split)
     return cytological_pairs(cfg.root, fold=cfg.fold, split=split)
 
-# %% ../nbs/06_train.ipynb #be12f143
+# %% ../nbs/06_train.ipynb #0d324871
 class CheckpointError(RuntimeError):
     "A checkpoint file is missing, truncated or not one of ours; the message names it."
 
@@ -144,6 +145,7 @@ class TrainingError(RuntimeError):
 
 CHECKPOINT, PREVIOUS = 'checkpoint.pt', 'checkpoint.prev.pt'
 
+# %% ../nbs/06_train.ipynb #8bf0b5e3
 def set_aside(path:Path, reason) -> Path:
     "Rename a damaged file to `<name>.broken-<n><suffix>` (never delete it) and warn, naming both."
     n = 1
@@ -162,6 +164,7 @@ def save_checkpoint(run_dir, state:dict) -> Path:
     os.replace(run_dir/'.checkpoint.new', path)
     return path
 
+# %% ../nbs/06_train.ipynb #a2b38a91
 def load_checkpoint(path, map_location='cpu') -> dict:
     "Load a checkpoint with `weights_only=True`; a damaged or foreign file gives a `CheckpointError` naming it."
     path = Path(path)

@@ -153,3 +153,22 @@ def test_real_data_presets_default_to_three_seeds_and_100_pairs():
     assert grid_from_args(p.parse_args(['study', '--preset', 'standard', '--seeds', '2', '--min-pairs', '0'])).seeds == 2
     from corepreg.study import eval_patch
     assert eval_patch('full', 'histological') == 834 and eval_patch('full', 'cytological') == 300   # MultiRegEval's patches
+
+
+def test_ctrl_c_mid_study_is_recorded_in_command_json(tmp_path):
+    "Ctrl-C during a study: exit 130, the finished cells kept, and command.json records the invocation as unfinished."
+    import json, signal, subprocess, time
+    cmd = [CORE, 'study', '--data', 'synthetic', '--critics', 'mse', '--supervision', 'none', '--methods', 'fftmi',
+           '--steps', '2000', '--n-test', '1', '--out', str(tmp_path)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and not (tmp_path/'results.csv').exists() and proc.poll() is None: time.sleep(0.1)
+    time.sleep(1.0)                                         # now training the second cell
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and 'Traceback' not in err and 'interrupted' in err, err
+    rec = json.loads((tmp_path/'command.json').read_text())
+    assert rec['finished'] is False and [i['finished'] for i in rec['invocations']] == [False]
+    assert rec['commit'] and rec['seconds'] > 0 and rec['command'].startswith('corepreg study')
+    assert list(pd.read_csv(tmp_path/'results.csv').cell_id.unique()) == ['synthetic-f1-raw']   # the finished cell is kept
