@@ -35,7 +35,7 @@ def key_rows() -> list[str]:
     return rows
 
 
-@pytest.mark.parametrize('folder', ['quick', 'uwloci', 'uwloci-standard'])
+@pytest.mark.parametrize('folder', ['quick', 'uwloci', 'uwloci-standard', 'uwloci-grid'])
 def test_results_name_their_command_and_a_clean_commit(folder):
     cmd = json.loads((ROOT/'results'/folder/'command.json').read_text())
     assert cmd['command'].startswith('corepreg study') and '--out ' in cmd['command'], cmd['command']
@@ -103,3 +103,18 @@ def test_verdict_table_matches_comparisons(page):
     text = page_text(page)
     for row in verdict_rows():
         assert row in text, f"{page} does not carry this row of the verdict table, rebuilt from comparisons.csv: {row}"
+
+
+def grid_rows() -> list[str]:
+    "The first cell of the statistics grid (plain CoMIR, seed 0): CoMIR success per back-end and the held-out r."
+    res = pd.read_csv(ROOT/'results'/'uwloci-grid'/'results.csv')
+    c = res[res.cell_id == 'folder-f1-s0-none-mse'].set_index('method')
+    cells = [f"{c.success_rate[m]:.2f}" for m in ('ssd', 'sift', 'fftmi', 'mi')] + [f"{c.comir_r.iloc[0]:.2f}"]
+    return [f"| SHG / bright-field cores (`results/uwloci-grid`, seed 0) | {int(c.n_pairs.iloc[0])} | " + ' | '.join(cells) + ' |']
+
+
+@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
+def test_grid_row_matches_results(page):
+    text = page_text(page)
+    for row in grid_rows():
+        assert row in text, f"{page} does not carry the grid's plain-CoMIR row, rebuilt from results/uwloci-grid: {row}"
