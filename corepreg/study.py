@@ -322,9 +322,9 @@ def all_records(out) -> pd.DataFrame:
 COMPARISON_COLUMNS = ('dataset', 'critic', 'method', 'supervision', 'baseline', 'difference', 'ci_low', 'ci_high', 'p_value',
                       'p_holm', 'n_pairs', 'n_seeds', 'verdict')
 
-def write_comparisons(out, n_boot:int=2000) -> pd.DataFrame:
-    "Each supervision variant against `none` on the CoMIRs, pair by pair (`paired_comparisons`), written to `comparisons.csv`."
-    recs = all_records(out)
+def write_comparisons(out, n_boot:int=2000, recs:pd.DataFrame|None=None) -> pd.DataFrame:
+    "Each supervision variant against `none` on the CoMIRs, pair by pair (`paired_comparisons`), written to `comparisons.csv` (`recs`: `all_records(out)`, if already read)."
+    recs = all_records(out) if recs is None else recs
     comirs = recs[recs.representation == 'comir'] if len(recs) else recs
     cmp = paired_comparisons(comirs, n_boot=n_boot) if len(comirs) else pd.DataFrame(columns=COMPARISON_COLUMNS)
     cmp = cmp[list(COMPARISON_COLUMNS) + [c for c in cmp.columns if c not in COMPARISON_COLUMNS]]
@@ -374,9 +374,9 @@ def _success_ci(recs:pd.DataFrame) -> pd.DataFrame:
         rows.append({'variant': v, 'success': g.success.mean(), 'lo': lo, 'hi': hi})
     return pd.DataFrame(rows)
 
-def study_figure(out, ds:str, prim:str):
-    "The paper-style figure of one dataset: success with CIs, error CDFs and bottleneck spectra above, MDS of the CoMIRs below."
-    out = Path(out); recs = all_records(out); recs = recs[recs.dataset == ds]
+def study_figure(out, ds:str, prim:str, recs:pd.DataFrame|None=None):
+    "The paper-style figure of one dataset: success with CIs, error CDFs and bottleneck spectra above, MDS of the CoMIRs below (`recs`: `all_records(out)`, if already read)."
+    out = Path(out); recs = all_records(out) if recs is None else recs; recs = recs[recs.dataset == ds]
     recs = recs[(recs.representation == 'raw') | (recs.method == prim)].copy()
     recs['variant'] = np.where(recs.representation == 'raw', 'raw ' + recs.method, recs.supervision)
     spectra, mds = {}, {}
@@ -418,12 +418,12 @@ def report(out, title:str='corepreg study') -> str:
     if res.empty: raise DataError(f"{out}: no results yet")
     grid = json.loads((out/'grid.json').read_text())
     cmd = json.loads((out/'command.json').read_text()) if (out/'command.json').exists() else {}
-    cmp = write_comparisons(out)
+    recs = all_records(out)                       # read once: the comparisons, failure counts and figures all use it
+    cmp = write_comparisons(out, recs=recs)
     L = [f'# {title}', '', f"Grid: datasets {grid['datasets']}, preset `{grid['preset']}`, critics {grid['critics']}, "
          f"supervision {grid['supervision']}, {grid['seeds']} seed(s), folds {grid['folds']}, methods {grid['methods']}.",
          "Success = corner error ≤ 2 % of the patch width; rates pooled over levels 1–4 (mean ± std over seeds × folds).", '']
     if cmd: L += [f"Command: `{cmd.get('command', '')}`; commit `{cmd.get('commit', '')}`.", '']
-    recs = all_records(out)
     for ds in grid['datasets']:
         d = res[res.dataset == ds]
         if d.empty: continue
@@ -444,7 +444,7 @@ def report(out, title:str='corepreg study') -> str:
         L += collapse_lines(d, grid['methods'])
         r = recs[recs.dataset == ds]
         L += failure_lines(r.assign(images=np.where(r.representation == 'raw', 'raw', 'CoMIRs')))
-        fig = study_figure(out, ds, grid['methods'][0])
+        fig = study_figure(out, ds, grid['methods'][0], recs)
         buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=80); atomic_write(out/f'{ds}.png', buf.getvalue())
         L += [f'![{ds}: success per variant with 95 % CIs, error CDFs, bottleneck spectra, and MDS maps of the CoMIRs]({ds}.png)', '']
     text = '\n'.join(L)

@@ -12,12 +12,13 @@ local file or a data: URL is refused and reported. A page fails on:
   in `settings.ini` (`git_url`, `doc_host`), which does not exist yet.
 Exit status: 0 when every page passes, 1 when any fails, 2 when Chromium or Playwright is missing.
 """
-import configparser, html, os, re, shutil, sys
+import html, os, re, shutil, sys
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-NO_ALT = 'No description has been provided for this image'
+sys.path.insert(0, str(ROOT/'tools'))
+from build_docs import NO_ALT, settings  # noqa: E402  (one reading of settings.ini, one stand-in text)
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
                  '--disable-component-update', '--disable-sync', '--disable-default-apps', '--disable-extensions']
 
@@ -40,11 +41,6 @@ _PROBE = r"""() => {
   };
 }"""
 _RAW_TEX = re.compile(r'\$\$|\$[^$\n]{0,200}[\\^_{}][^$\n]{0,200}\$|\\\(|\\\[|\\begin\{|\\frac|\\mathrm')
-
-
-def settings() -> dict:
-    cp = configparser.ConfigParser(); cp.read(ROOT/'settings.ini')
-    return dict(cp['DEFAULT']) if cp.has_section('DEFAULT') or cp.defaults() else {}
 
 
 def find_chromium() -> str | None:
