@@ -16,7 +16,7 @@ from corepreg.data import folder_pairs, make_eval_set
 from corepreg.evaluate import corner_error
 from corepreg.infer import Representer
 from corepreg.register import LEGACY, register
-from corepreg.train import _halves
+from corepreg.datasets import _halves
 
 HERE = Path(__file__).resolve().parent
 D = Path(os.environ.get('COREPREG_SHARED_DATA', HERE.parent.parent/'shared'/'data'))/'uwloci-shg-he'

@@ -26,7 +26,7 @@ from corepreg.data import read_image, to_gray, to_unit
 from corepreg.evaluate import corner_error
 from corepreg.infer import Representer
 from corepreg.register import register_pair
-from corepreg.train import _halves
+from corepreg.datasets import _halves
 
 HERE = Path(__file__).resolve().parent
 D = Path(os.environ.get('COREPREG_SHARED_DATA', HERE.parent.parent/'shared'/'data'))/'uwloci-shg-he'

@@ -17,28 +17,29 @@ from corepreg.data import make_eval_set
 from corepreg.evaluate import evaluate
 from corepreg.infer import Representer
 from corepreg.study import comir_correlation, git_commit
-from corepreg.train import TrainConfig, read_log, source_pairs, train
+from corepreg.data import source_pairs
+from corepreg.train import TrainConfig, read_log, train
 
 HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get('COREPREG_SHARED_DATA', HERE.parent.parent/'shared'/'data'))/'uwloci-shg-he'
-BASE = TrainConfig(data='folder', a=str(SHARED/'Input'/'SHG_512_not_adjusted'), b=str(SHARED/'comparison'/'truth'),
-                   model='tiny', patch=64, batch=8, checkpoint_every=10**6, val_every=250, val_patches=32)
+BASE = TrainConfig(model='tiny').replace(source='folder', folder_a=str(SHARED/'Input'/'SHG_512_not_adjusted'), folder_b=str(SHARED/'comparison'/'truth'),
+                   patch=64, batch=8, checkpoint_every=10**6, val_every=250, val_patches=32)
 ADAM = dict(optimizer='adamw', lr=1e-3, warmup=100, schedule='cosine', weight_decay=1e-4)
 # name → (changes to BASE, what the lever is)
 RECIPES = {
     'sgd':        (dict(steps=1500), "the quick preset's recipe, 1 500 steps: SGD 0.01, tiny, 64 px, batch 8"),
     'adamw':      (dict(steps=1500, **ADAM), 'AdamW 1e-3, 100 warm-up steps, cosine decay'),
     'adamw-minmax': (dict(steps=1500, norm='minmax', **ADAM), 'as adamw, min–max scaling instead of the automatic log'),
-    'adamw-l2':   (dict(steps=1500, l2=0.1, **ADAM), "as adamw, MultiRegEval's activation decay l2 = 0.1"),
+    'adamw-l2':   (dict(steps=1500, decay_l2=0.1, **ADAM), "as adamw, MultiRegEval's activation decay l2 = 0.1"),
     'adamw-b16':  (dict(steps=1500, batch=16, **ADAM), 'as adamw, batch 16 (30 negatives per anchor)'),
     'adamw-3k':   (dict(steps=3000, **ADAM), 'as adamw, 3 000 steps'),
     'adamw-tau':  (dict(steps=1500, tau=0.1, **ADAM), 'as adamw, τ = 0.1'),
     'tiny-128':   (dict(steps=800, patch=128, channels_last=True, **ADAM), 'as adamw, 128-px patches, 800 steps'),
     'small-96':   (dict(steps=600, model='small', patch=96, channels_last=True, **ADAM), "as adamw, the 'small' network, 96-px patches, 600 steps"),
-    'l2-128':     (dict(steps=800, patch=128, channels_last=True, l2=0.1, **ADAM), 'as tiny-128, activation decay l2 = 0.1'),
-    'l2x10-128':  (dict(steps=800, patch=128, channels_last=True, l2=1.0, **ADAM), 'as tiny-128, activation decay l2 = 1'),
-    'l2-128-int': (dict(steps=800, patch=128, channels_last=True, l2=0.1, intensity_aug=0.5, **ADAM), 'as l2-128, random gamma / contrast / brightness per modality (0.5)'),
-    'l2-128-g4':  (dict(steps=800, patch=128, channels_last=True, l2=0.1, group=4, spread=32, **ADAM), 'as l2-128, each batch = 2 groups of 4 overlapping patches (within 32 px): hard negatives'),
+    'l2-128':     (dict(steps=800, patch=128, channels_last=True, decay_l2=0.1, **ADAM), 'as tiny-128, activation decay l2 = 0.1'),
+    'l2x10-128':  (dict(steps=800, patch=128, channels_last=True, decay_l2=1.0, **ADAM), 'as tiny-128, activation decay l2 = 1'),
+    'l2-128-int': (dict(steps=800, patch=128, channels_last=True, decay_l2=0.1, intensity_aug=0.5, **ADAM), 'as l2-128, random gamma / contrast / brightness per modality (0.5)'),
+    'l2-128-g4':  (dict(steps=800, patch=128, channels_last=True, decay_l2=0.1, group=4, spread=32, **ADAM), 'as l2-128, each batch = 2 groups of 4 overlapping patches (within 32 px): hard negatives'),
     'adamw-lr3':  (dict(steps=1500, **{**ADAM, 'lr': 3e-3}), 'as adamw, learning rate 3e-3'),
 }
 
@@ -46,8 +47,8 @@ RECIPES = {
 def run(name, fold, methods=('ssd', 'sift')):
     changes, lever = RECIPES[name]
     cfg = BASE.replace(fold=fold, **changes)
-    test = source_pairs(cfg, 'test')
-    assert not {p.name for p in test} & {p.name for p in source_pairs(cfg, 'train')}
+    test = source_pairs(cfg.data, 'test')
+    assert not {p.name for p in test} & {p.name for p in source_pairs(cfg.data, 'train')}
     records = make_eval_set(test, patch=256, seed=fold)
     with tempfile.TemporaryDirectory() as d:
         t0 = time.time(); s = train(cfg, d, progress=False); train_wall = time.time() - t0
@@ -55,10 +56,10 @@ def run(name, fold, methods=('ssd', 'sift')):
         rep = Representer(d)
         t1 = time.time()
         comirs = [dataclasses.replace(r, fixed=rep(r.fixed, 'A'), moving=rep(r.moving, 'B')) for r in records]
-        out = {'recipe': name, 'lever': lever, 'fold': fold, 'config': {k: v for k, v in cfg.to_dict().items() if k not in ('a', 'b')},
+        out = {'recipe': name, 'lever': lever, 'fold': fold, 'config': {k: v for k, v in cfg.to_dict().items() if k != 'data'} | {'data': {k: v for k, v in cfg.data.to_dict().items() if not k.startswith('folder')}},
                'train_minutes': round(train_wall / 60, 2), 'n_pairs': len(records), 'held_out_r': round(comir_correlation(rep, records), 4),
                'val': [{k: r[k] for k in ('step', 'val_r', 'val_top1')} for r in log if 'val_r' in r],
-               'final_loss': s['loss'], 'train_r': round(comir_correlation(rep, make_eval_set(source_pairs(cfg, 'train'), patch=256, levels=(1,), seed=0)), 4)}
+               'final_loss': s['loss'], 'train_r': round(comir_correlation(rep, make_eval_set(source_pairs(cfg.data, 'train'), patch=256, levels=(1,), seed=0)), 4)}
         for m in methods:
             df = evaluate(comirs, m, progress=False)
             out[f'success_{m}'] = round(float(df.success.mean()), 4)

@@ -36,7 +36,7 @@ def measure(cfg, steps, device, **kw):
     secs, wall, peak = step_seconds(cfg, steps, device, **kw)
     med = statistics.median(secs)
     out = {'steps': steps, 'median_step_seconds': med, 'steps_per_second': 1 / med, 'wall_seconds': wall,
-           'batch': cfg.batch, 'patch': cfg.patch, 'model': cfg.model, 'channels_last': kw.get('channels_last', cfg.channels_last), **kw}
+           'batch': cfg.optim.batch, 'patch': cfg.data.patch, 'model': cfg.model.to_dict(), 'channels_last': kw.get('channels_last', cfg.channels_last), **kw}
     if peak is not None: out['peak_gpu_memory_gib'] = peak
     return out
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import DataError
+from .images import DataError
 
 # %% ../nbs/10_analysis.ipynb #52c916a2
 @dataclass
@@ -27,6 +27,7 @@ class Features:
     def __len__(self): return len(self.x)
     def of(self, modality:str) -> np.ndarray: return self.x[self.modality == modality]
 
+# %% ../nbs/10_analysis.ipynb #a93c7bcc
 @torch.no_grad()
 def collect_features(models, records:Sequence, which:str='bottleneck', mode:str='dense', size:int=8) -> Features:
     "Features of the aligned A and B patches of `records` under `models` (`models['A'].net`, `models['B'].net`)."
@@ -53,12 +54,14 @@ def _normalised(features) -> torch.Tensor:
     if len(z) < 2: raise ValueError(f"need at least 2 samples, got {len(z)}")
     return F.normalize(z, dim=1)
 
+# %% ../nbs/10_analysis.ipynb #f31638eb
 def singular_spectrum(features, center:bool=True) -> np.ndarray:
     "Singular values (descending) of the covariance of the L2-normalised feature vectors (Jing et al. 2022)."
     z = _normalised(features)
     if center: z = z - z.mean(0)
     return torch.linalg.svdvals(z.T @ z / len(z)).numpy()
 
+# %% ../nbs/10_analysis.ipynb #5b432a8f
 def effective_rank(features, eps:float=1e-7) -> float:
     "RankMe: exp of the entropy of the normalised singular values of the L2-normalised (uncentred) features."
     s = torch.linalg.svdvals(_normalised(features))
@@ -66,6 +69,7 @@ def effective_rank(features, eps:float=1e-7) -> float:
     p = s / s.sum() + eps
     return float(torch.exp(-(p * p.log()).sum()))
 
+# %% ../nbs/10_analysis.ipynb #a76bf848
 def collapse_summary(features, fraction:float=1e-3) -> dict:
     "Effective rank, dimensions, and how many singular values lie below `fraction` of the largest."
     s = singular_spectrum(features)
@@ -95,6 +99,7 @@ def plot_spectra(spectra:dict, ax=None, title:str=''):
     ax.set_xlabel('singular value rank'); ax.set_ylabel('singular value (log)'); ax.set_title(title); ax.legend()
     return ax
 
+# %% ../nbs/10_analysis.ipynb #f029f5d0
 def plot_mds(emb:np.ndarray, feats:Features, ax=None, title:str=''):
     "MDS points coloured by modality, a grey line joining the two modalities of each patch."
     import matplotlib.pyplot as plt
@@ -107,6 +112,7 @@ def plot_mds(emb:np.ndarray, feats:Features, ax=None, title:str=''):
     ax.set_title(title); ax.legend(fontsize=8); ax.set_aspect('equal', 'datalim')
     return ax
 
+# %% ../nbs/10_analysis.ipynb #360a1d00
 def pair_gap(emb:np.ndarray, feats:Features) -> float:
     "Mean distance between the two modalities of a patch, over the mean distance between all points (0: modalities coincide)."
     from sklearn.metrics import pairwise_distances

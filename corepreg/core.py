@@ -4,13 +4,13 @@
 
 # %% auto #0
 __all__ = ['ConfigError', 'Config', 'atomic_open', 'atomic_write', 'save_json', 'seed_everything', 'get_device', 'in_test',
-           'run_folder']
+           'config_diff', 'run_folder']
 
 # %% ../nbs/00_core.ipynb #6e0e0b17
 import dataclasses, hashlib, json, os, random, tempfile, types
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
 import numpy as np
 import torch
@@ -49,25 +49,48 @@ def _coerce(owner:str, name:str, tp, value):
     tname = getattr(tp, '__name__', str(tp))
     raise ConfigError(f"{where}: expected {tname}, got {type(value).__name__} {value!r}")
 
+# %% ../nbs/00_core.ipynb #2722f4c7
+def _parts(cfg) -> dict:
+    "The fields of `cfg` (a config or a config class) that are configs themselves (`Config` subclasses): {name: class}."
+    hints = get_type_hints(cfg if isinstance(cfg, type) else type(cfg))
+    return {f.name: hints[f.name] for f in dataclasses.fields(cfg) if isinstance(hints[f.name], type) and issubclass(hints[f.name], Config)}
+
 # %% ../nbs/00_core.ipynb #9cf9ae24
 class Config:
-    "Mixin for frozen dataclass configs: type-checked on creation, JSON round-trip, unknown fields refused."
+    """Mixin for frozen dataclass configs: type-checked on creation, JSON round-trip, unknown fields refused. A config may
+    hold others, one per concern (its *parts*); `_renamed` maps the field names of older files to today's ("part.field" moves
+    a flat field into a part), so every config file ever written still loads."""
+    _renamed: ClassVar[dict] = {}
+
     def __post_init__(self):
         hints = get_type_hints(type(self))
         for f in dataclasses.fields(self):
             object.__setattr__(self, f.name, _coerce(type(self).__name__, f.name, hints[f.name], getattr(self, f.name)))
 
     def to_dict(self) -> dict: return dataclasses.asdict(self)
+
+    def replace(self, **changes):
+        "A copy with `changes`; a field of a part may be named alone (`replace(patch=64)` sets `data.patch`) unless two parts have it."
+        own, parts, direct, inner = {f.name for f in dataclasses.fields(self)}, _parts(self), {}, {}
+        for k, v in changes.items():
+            if k in own: direct[k] = v; continue
+            owners = [p for p, tp in parts.items() if k in {f.name for f in dataclasses.fields(tp)}]
+            if len(owners) != 1:
+                raise ConfigError(f"{type(self).__name__} has no field {k!r}" + (f" (it is in {owners}: name the part)" if owners else
+                                  f"; valid fields are {sorted(own | {f.name for tp in parts.values() for f in dataclasses.fields(tp)})}"))
+            inner.setdefault(owners[0], {})[k] = v
+        for p, kw in inner.items(): direct[p] = (direct.get(p) or getattr(self, p)).replace(**kw)   # a part's changes at once: checked together
+        return dataclasses.replace(self, **direct)
+
     def to_json(self, **kw) -> str: return json.dumps(self.to_dict(), indent=kw.pop('indent', 2), sort_keys=True, **kw)
-    def replace(self, **changes): return dataclasses.replace(self, **changes)
 
     @classmethod
     def from_dict(cls, d:dict, source:str=''):
-        "Build from a dict; an unknown field is an error naming it (and `source`, e.g. the file it came from)."
+        "Build from a dict (today's layout or an older one); an unknown field is an error naming it (and `source`, e.g. its file)."
         where = f" in {source}" if source else ''
         if not isinstance(d, dict): raise ConfigError(f"{cls.__name__}{where}: expected a JSON object, got {type(d).__name__}")
+        d = _upgrade(cls, {k: v for k, v in d.items() if k != 'notes'})   # notes: what a run noticed (`run_folder`), not config
         known = {f.name for f in dataclasses.fields(cls)}
-        d = {k: v for k, v in d.items() if k != 'notes'}    # what a run noticed about its inputs (`run_folder`): not config
         unknown = sorted(set(d) - known)
         if unknown: raise ConfigError(f"{cls.__name__}{where}: unknown field(s) {unknown}; valid fields are {sorted(known)}")
         try: return cls(**d)
@@ -85,6 +108,22 @@ class Config:
     def hash(self, n:int=10) -> str:
         "A short, stable hash of the config's JSON: the same settings always give the same id."
         return hashlib.sha256(self.to_json(indent=None).encode()).hexdigest()[:n]
+
+# %% ../nbs/00_core.ipynb #3359026a
+def _upgrade(cls, d:dict) -> dict:
+    "`d`, written by any version, in the layout of `cls` today (`Config._renamed`; flat fields of a part move into it)."
+    parts, known, out = _parts(cls), {f.name for f in dataclasses.fields(cls)}, {}
+    for k, v in d.items():
+        new = cls._renamed.get(k, k) if not isinstance(v, dict) else k     # a dict is already a part in today's layout
+        if new not in known and '.' not in new:
+            owners = [p for p, tp in parts.items() if tp._renamed.get(k, k) in {f.name for f in dataclasses.fields(tp)}]
+            if owners: new = f"{owners[0]}.{parts[owners[0]]._renamed.get(k, k)}"
+        part, _, field = new.rpartition('.')
+        if part and not isinstance(out.setdefault(part, {}), dict):
+            raise ConfigError(f"{cls.__name__}.{part}: expected an object (its fields), got {out[part]!r}")
+        if part: out[part][field] = v
+        else: out[new] = v
+    return out
 
 # %% ../nbs/00_core.ipynb #d90cf5ed
 @contextmanager
@@ -137,20 +176,35 @@ def in_test() -> bool:
     "True under `nbdev_test` (which sets `IN_TEST`): notebooks shrink their demo runs then."
     return bool(os.environ.get('IN_TEST'))
 
+# %% ../nbs/00_core.ipynb #036e4cc6
+def _flat(d:dict, prefix:str='') -> dict:
+    "A nested dict as one level, its keys dotted (`loss.critic`)."
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict): out.update(_flat(v, f'{prefix}{k}.'))
+        else: out[prefix + k] = v
+    return out
+
+# %% ../nbs/00_core.ipynb #be3e6b70
+def config_diff(saved:dict, new:dict, may_change:tuple=()) -> list[str]:
+    "How two config dicts differ, field by field (`part.field: old there, new now`); fields named in `may_change` may differ."
+    s, n, gone = _flat(saved), _flat(new), '<missing>'
+    free = lambda k: k in may_change or k.rpartition('.')[2] in may_change
+    return [f"{k}: {s.get(k, gone)!r} there, {n.get(k, gone)!r} now" for k in sorted(set(s) | set(n))
+            if not free(k) and s.get(k, gone) != n.get(k, gone)]
+
 # %% ../nbs/00_core.ipynb #5f59b052
 def run_folder(path, config:Config, config_name:str='config.json', may_change:tuple=(),
                refusal:str='belongs to another config', notes:dict|None=None) -> Path:
-    """Create (or reopen) the run folder `path` for `config`; refuse one that holds a different config (fields in `may_change`
-    may differ; the saved config is then updated). `notes` (what the run noticed about its inputs, e.g. colour images made
+    """Create (or reopen) the run folder `path` for `config`; refuse one that holds a different config (fields named in
+    `may_change` may differ; the saved config is then updated). `notes` (what the run noticed about its inputs, e.g. colour images made
     grey) are saved beside the fields under the key "notes", which loading ignores."""
     path = Path(path); cfg_file = path/config_name
     new = json.loads(config.to_json())
     if cfg_file.exists():
         saved = json.loads(type(config).from_json(cfg_file).to_json())   # fields added since it was written: their defaults
-        diff = sorted(k for k in new if k not in may_change and saved[k] != new[k])
-        if diff:
-            details = ', '.join(f"{k}: {saved[k]!r} there, {new[k]!r} now" for k in diff)
-            raise ConfigError(f"{path} {refusal} ({details}); choose another folder or delete it")
+        diff = config_diff(saved, new, may_change)
+        if diff: raise ConfigError(f"{path} {refusal} ({', '.join(diff)}); choose another folder or delete it")
         if saved == new and (not notes or json.loads(cfg_file.read_text()).get('notes') == notes): return path
     path.mkdir(parents=True, exist_ok=True)
     save_json(cfg_file, {**new, 'notes': notes} if notes else config)

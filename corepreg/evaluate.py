@@ -22,6 +22,7 @@ def corner_error(true:RigidTransform, est:RigidTransform, shape:tuple) -> float:
     q = corners(shape)
     return float(np.linalg.norm(true.apply(q) - est.apply(q), axis=1).mean())
 
+# %% ../nbs/09_evaluate.ipynb #5dcf6821
 SUCCESS_THRESHOLD = 0.02   # MultiRegEval: a registration succeeds when its corner error is at most 2 % of the patch width
 
 def success_rate(errors, width:float, threshold:float=SUCCESS_THRESHOLD) -> float:
@@ -60,6 +61,7 @@ def summary(results:pd.DataFrame, by:Sequence[str]=('method',)) -> pd.DataFrame:
     out['median_error'] = g['error'].median(); out['median_seconds'] = g['seconds'].median(); out['n'] = g.size()
     return out
 
+# %% ../nbs/09_evaluate.ipynb #d96f8fd3
 def fold_summary(results:pd.DataFrame, by:Sequence[str]=('method',)) -> pd.DataFrame:
     "Success rate mean ± std over folds (the 3-fold cytological protocol)."
     per_fold = results.groupby(list(by) + ['fold'])['success'].mean()
@@ -84,6 +86,7 @@ def mcnemar_exact(b:int, c:int) -> float:
     n = int(b) + int(c)
     return 1.0 if n == 0 else float(min(1.0, 2 * binom.cdf(min(b, c), n, 0.5)))
 
+# %% ../nbs/09_evaluate.ipynb #bcd7265d
 def holm(p_values) -> np.ndarray:
     "Holm's step-down adjusted p-values (family-wise error control), in the input order; NaN stays NaN and is not counted."
     p = np.asarray(p_values, float); out = np.full(p.shape, np.nan)
@@ -92,6 +95,7 @@ def holm(p_values) -> np.ndarray:
     out[order] = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
     return out
 
+# %% ../nbs/09_evaluate.ipynb #89e321e3
 def cluster_bootstrap_ci(values, clusters, seeds=None, n_boot:int=2000, level:float=0.95, seed:int=0) -> tuple[float, float]:
     """Percentile CI of the mean of `values` (one per pair), resampling the `clusters` (held-out images) and the training
     `seeds` with replacement, independently: a draw weighs each (seed, image) block by how often both were drawn."""
@@ -119,6 +123,7 @@ def _wilcoxon(x, y) -> float:
     d = np.asarray(x, float) - np.asarray(y, float)
     return 1.0 if not np.any(d != 0) else float(wilcoxon(d).pvalue)
 
+# %% ../nbs/09_evaluate.ipynb #561d207d
 def paired_comparisons(records:pd.DataFrame, baseline:str='none', n_boot:int=2000, alpha:float=0.05) -> pd.DataFrame:
     """Each supervision variant against `baseline` on the same pairs, per dataset × critic × method. `records` holds one row
     per registered pair with columns dataset, critic, method, supervision, seed, fold, pair, name, success, error."""
@@ -169,6 +174,7 @@ def plot_success(results:pd.DataFrame, ax=None, title:str=''):
     ax.legend(title=None, ncol=min(len(t.columns), 4), loc='upper center', fontsize=8, frameon=False)   # above the bars, not on them
     return ax
 
+# %% ../nbs/09_evaluate.ipynb #c18aee05
 def plot_error_cdf(results:pd.DataFrame, ax=None, title:str=''):
     "Empirical CDF of the corner error (log x axis, as in the CoMIR paper); dashed line: the success threshold."
     import matplotlib.pyplot as plt

@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from .core import atomic_open, atomic_write, get_device
-from .data import DataError, normalise, read_image, to_unit
+from .images import DataError, normalise, read_image, to_unit
+from .datasets import DataConfig
 from .train import CheckpointError, load_run
 
 # %% ../nbs/07_infer.ipynb #1eb45978
@@ -22,6 +23,7 @@ def _tiles(h:int, w:int, tile:int):
     "Top-left corners and sizes of the tiles covering an (h, w) image."
     return [(y, x, min(tile, h - y), min(tile, w - x)) for y in range(0, h, tile) for x in range(0, w, tile)]
 
+# %% ../nbs/07_infer.ipynb #8bf5758e
 @torch.no_grad()
 def comir(model:nn.Module, image:np.ndarray, tile:int|None=None, overlap:int=64, batch:int=4, device=None,
           amp:bool=False, max_pixels:int=2048 * 2048) -> np.ndarray:
@@ -68,18 +70,19 @@ def to_uint8(rep:np.ndarray) -> np.ndarray:
 
 # %% ../nbs/07_infer.ipynb #ad67e031
 class Representer:
-    "`rep(image, 'A')` → the CoMIR of `image` under network A (8-bit export / 255, float32); `rep.float(...)` without quantisation."
+    "`rep(image, 'A')` → the CoMIR of `image` under network A (8-bit export / 255, float32); `rep.unquantised(...)` the float map before it."
     def __init__(self, run_dir=None, models=None, device=None, tile:int|None=None):
         if (run_dir is None) == (models is None): raise ValueError("give either run_dir or models")
         if run_dir is not None: self.config, models = load_run(run_dir, device)
         self.models, self.tile = models, tile
 
-    def float(self, image, modality:str) -> np.ndarray:
+    def unquantised(self, image, modality:str) -> np.ndarray:
+        "The CoMIR as the network gives it (float32), before the 8-bit export."
         if modality not in ('A', 'B'): raise ValueError(f"modality must be 'A' or 'B', got {modality!r}")
         return comir(self.models[modality].net, image, tile=self.tile)
 
     def __call__(self, image, modality:str) -> np.ndarray:
-        return to_uint8(self.float(image, modality)).astype(np.float32) / 255
+        return to_uint8(self.unquantised(image, modality)).astype(np.float32) / 255
 
 # %% ../nbs/07_infer.ipynb #68178f02
 def save_comir(rep:np.ndarray, out, stem:str) -> tuple[Path, Path]:
@@ -94,9 +97,10 @@ def save_comir(rep:np.ndarray, out, stem:str) -> tuple[Path, Path]:
     atomic_write(tif, buf.getvalue())
     return png, tif
 
-def input_image(img:np.ndarray, cfg, modality:str, name:str='image') -> np.ndarray:
+# %% ../nbs/07_infer.ipynb #4133d7f1
+def input_image(img:np.ndarray, data:DataConfig, modality:str, name:str='image') -> np.ndarray:
     "An image read from a file, normalised as the run's training images were (`normalise` for folder / isl data, else [0, 1])."
-    if cfg.data in ('folder', 'isl'): return normalise(img, cfg.norm, True if (modality == 'A' and cfg.log_a) else None, name)[0]
+    if data.source in ('folder', 'isl'): return normalise(img, data.norm, True if (modality == 'A' and data.log_a) else None, name)[0]
     return to_unit(img, name=name)
 
 # %% ../nbs/07_infer.ipynb #57a7ed74
@@ -110,11 +114,12 @@ def infer_command(args) -> int:
     except (CheckpointError, FileNotFoundError, DataError) as e: raise SystemExit(f"corepreg infer: {e}")
     from tqdm.auto import tqdm
     for path in tqdm(args.images, desc=f'CoMIRs ({args.modality})', disable=not sys.stderr.isatty()):
-        img = input_image(images[path], rep.config, args.modality, str(path))
-        png, tif = save_comir(rep.float(img, args.modality), args.out, Path(path).stem + '_comir')
+        img = input_image(images[path], rep.config.data, args.modality, str(path))
+        png, tif = save_comir(rep.unquantised(img, args.modality), args.out, Path(path).stem + '_comir')
         print(f"{path} -> {png}, {tif}")
     return 0
 
+# %% ../nbs/07_infer.ipynb #6d0c0eab
 def add_infer_parser(sub):
     "The `infer` sub-command."
     p = sub.add_parser('infer', help='compute CoMIRs of images with a trained run')

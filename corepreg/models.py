@@ -46,6 +46,7 @@ class TransitionDown(nn.Sequential):
         super().__init__(nn.BatchNorm2d(cin), nn.ReLU(inplace=True), nn.Conv2d(cin, cout, 1, bias=True),
                          *([nn.Dropout2d(dropout)] if dropout > 0 else []), nn.MaxPool2d(2))
 
+# %% ../nbs/03_models.ipynb #32bf3a92
 class TransitionUp(nn.Module):
     "Nearest-neighbour ×2 upsampling → 3×3 conv → ReLU, then concatenation with the skip connection."
     def __init__(self, cin:int, cout:int):

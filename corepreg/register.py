@@ -16,7 +16,7 @@ import torch.nn.functional as F
 import pandas as pd
 
 from .core import atomic_open, atomic_write, save_json
-from .data import DataError, _image_files, as_float, normalise, read_native, to_unit
+from .images import DataError, _image_files, as_float, normalise, read_native, to_unit
 from .infer import Representer, input_image
 from .train import CHECKPOINT, CheckpointError
 from .transforms import RigidTransform, warp
@@ -33,6 +33,7 @@ class Registration(RigidTransform):
 def _result(T:RigidTransform, t0:float, failed:bool=False, message:str='') -> Registration:
     return Registration(T.angle, T.tx, T.ty, T.cx, T.cy, time.perf_counter() - t0, failed, message)
 
+# %% ../nbs/08_register.ipynb #323a246b
 def _identity(shape) -> RigidTransform: return RigidTransform.about_centre(0, 0, 0, shape)
 
 # %% ../nbs/08_register.ipynb #8eebdccc
@@ -63,6 +64,7 @@ def _sift_once(fixed, moving, n_keypoints, residual, max_trials, seed, c_dog, up
     h, w = fixed.shape
     return _result(RigidTransform.from_matrix(model.params, (w - 1) / 2, (h - 1) / 2), t0, message=f'{int(inliers.sum())} inliers')
 
+# %% ../nbs/08_register.ipynb #04c16944
 def register_sift(fixed, moving,
                   n_keypoints:int=500,   # keypoints kept per image (the largest scales)
                   residual:float=2.0,    # RANSAC inlier threshold, px
@@ -87,6 +89,7 @@ def _sitk_image(a):
     import SimpleITK as sitk
     return sitk.GetImageFromArray(np.ascontiguousarray(a, dtype=np.float32))   # origin 0, spacing 1: physical = (x, y)
 
+# %% ../nbs/08_register.ipynb #6c68b0ab
 def _sitk_method(metric:str, bins:int, iterations:int, shrink, smooth, sampling:float|None=None, seed:int=1):
     "A SimpleITK registration method: the metric, linear interpolation, regular-step gradient descent, a resolution pyramid."
     import SimpleITK as sitk
@@ -112,6 +115,7 @@ def _euler(shape, angle:float=0.0, shift=(0.0, 0.0)):
     tr = sitk.Euler2DTransform(); tr.SetCenter(((w - 1) / 2, (h - 1) / 2)); tr.SetAngle(angle); tr.SetTranslation(tuple(shift))
     return tr
 
+# %% ../nbs/08_register.ipynb #13b77682
 def _grid_search(f, m, shape, metric:str, bins:int, max_angle:float, angle_step:float, max_shift:float, shift_step:float, shrink:int):
     "The best rigid transform on an exhaustive (angle, tx, ty) grid about the identity, on the pair shrunk by `shrink`."
     import SimpleITK as sitk
@@ -172,6 +176,7 @@ def _quantise(img, mask, k):
     qs = torch.quantile(img[mask > 0.5][:1_000_000].float(), torch.linspace(0, 1, k + 1, device=img.device)[1:-1])
     return torch.bucketize(img.contiguous(), qs.contiguous())
 
+# %% ../nbs/08_register.ipynb #a559e6aa
 def _mi_all_shifts(fa, fmask, mov, mmask, k, min_overlap):
     "MI between fixed and each moving image of the batch `mov` (B, H, W) at every integer shift: (B, 2H, 2W)."
     h, w = fa.shape
@@ -191,6 +196,7 @@ def _mi_all_shifts(fa, fmask, mov, mmask, k, min_overlap):
         out.append(mi)
     return torch.stack(out)
 
+# %% ../nbs/08_register.ipynb #559551b4
 def _turned(moving, angles, device):
     "The moving image turned back by each angle, and its validity mask: (B, H, W) each."
     h, w = moving.shape
@@ -216,6 +222,7 @@ def _peak(mi):
     dx = parabola(m[y, (x - 1) % W].item(), m[y, x].item(), m[y, (x + 1) % W].item())
     return a, y, x, float(m[y, x]), dy, dx
 
+# %% ../nbs/08_register.ipynb #d12d2f6c
 def _mi_window(fq, mq, mmask, k, shifts, min_count):
     "Exact MI of quantised fixed `fq` and moving `mq` (valid where `mmask`) at each integer shift (sy, sx) in `shifts`."
     h, w = fq.shape
@@ -232,6 +239,7 @@ def _mi_window(fq, mq, mmask, k, shifts, min_count):
         out.append(float((j[nz] * np.log(j[nz] / (pa @ pb)[nz])).sum()))
     return np.array(out)
 
+# %% ../nbs/08_register.ipynb #e2253df6
 def _np_quantise(img, mask, k):
     qs = np.quantile(img[mask], np.linspace(0, 1, k + 1)[1:-1])
     return np.searchsorted(qs, img, side='right').clip(0, k - 1)
@@ -246,6 +254,7 @@ def _fast_len(n:int) -> int:
         best = min(best, p)
     return best
 
+# %% ../nbs/08_register.ipynb #571da92d
 def _mi_shifts(fa, mov, mmask, k:int, min_overlap:float):
     "MI of `fa` (h, w) with each image of `mov` (B, h, w), valid where `mmask`, at every shift |s| ≤ (1 − min_overlap)·size: (B, 2Sy+1, 2Sx+1)."
     h, w = fa.shape
@@ -299,6 +308,7 @@ def _angle_grid(angles, max_angle:float, step:float, full_step:float) -> tuple[l
     grid = sorted(float(a) for a in angles)
     return grid, (min(np.diff(grid)) if len(grid) > 1 else step)
 
+# %% ../nbs/08_register.ipynb #d5793633
 def _coarse_peak(fa, moving, grid, f, levels, min_overlap, dev):
     "Best (angle index, shift in full-resolution px, MI) of a global search at 1/f resolution."
     mov, mm = _turned_torch(moving, grid, dev, pool=f)
@@ -309,6 +319,7 @@ def _coarse_peak(fa, moving, grid, f, levels, min_overlap, dev):
 # %% ../nbs/08_register.ipynb #a82491dc
 def _no_overlap(fixed, t0) -> Registration: return _result(_identity(fixed.shape), t0, True, 'fftmi: no shift had enough overlap')
 
+# %% ../nbs/08_register.ipynb #19381f5f
 def _refine(fixed, turned, sy0:int, sx0:int, f:int, levels:int, min_overlap:float, t0) -> Registration:
     "Exact MI over the integer shifts within f+1 px of (sy0, sx0), for each (angle, turned moving image, mask) of `turned`; then sub-pixel."
     h, w = fixed.shape
@@ -435,12 +446,14 @@ def _cast(img:np.ndarray, dtype) -> np.ndarray:
         return np.clip(np.round(img), info.min, info.max).astype(dtype)
     return img.astype(dtype)
 
+# %% ../nbs/08_register.ipynb #f53fbfdb
 def _overlay(fixed, moving) -> np.ndarray:
     "Fixed in green, moving in magenta (8-bit RGB, each stretched to its 1–99 % range): grey where they agree."
     s = lambda a: to_unit(a, 1, 99)
     f, m = s(fixed), s(moving)
     return (np.dstack([m, f, m]) * 255).astype(np.uint8)
 
+# %% ../nbs/08_register.ipynb #3cb89d24
 def save_registration(out, est:Registration, fixed_grey, moving_grey, moving_native, stem:str, info:dict) -> dict:
     "Write transform.json, `<stem>_registered.tif` (moving resampled into the fixed frame, its dtype) and overlay.png into `out`."
     import tifffile
@@ -482,8 +495,8 @@ def register_pair(fixed, moving,
     if rep is None: a, b = normalise(f_grey, name=f_name)[0], normalise(m_grey, name=m_name)[0]
     else:
         other = 'B' if fixed_modality == 'A' else 'A'
-        a = rep(input_image(f_grey, rep.config, fixed_modality, f_name), fixed_modality)
-        b = rep(input_image(m_grey, rep.config, other, m_name), other)
+        a = rep(input_image(f_grey, rep.config.data, fixed_modality, f_name), fixed_modality)
+        b = rep(input_image(m_grey, rep.config.data, other, m_name), other)
         if a.ndim != 2: raise ValueError(f"run {run}: its CoMIRs have {a.shape[0]} channels; registration needs one")
     est = register(a, b, method, **options)
     if out is not None:
@@ -504,6 +517,7 @@ def pair_files(fixed_dir, moving_dir) -> list[tuple[str, Path, Path]]:
     if lone: warnings.warn(f"{len(lone)} image(s) without a partner are skipped: {', '.join(lone[:5])}{' …' if len(lone) > 5 else ''}")
     return [(n, f[n], m[n]) for n in common]
 
+# %% ../nbs/08_register.ipynb #b5e59d03
 def register_folders(fixed_dir, moving_dir, out, run=None, method:str='fftmi', angles='full', fixed_modality:str='A',
                      progress:bool=True, **options) -> pd.DataFrame:
     "Register every pair of same-named images of two folders: `out/<name>/` per pair and `out/transforms.csv` (one row each)."

@@ -149,7 +149,7 @@ def _api_cases():
         ('register-pair-missing', lambda t: register_pair(t/'a.tif', t/'b.tif'), FileNotFoundError, 'a.tif: no such file'),
         ('read-image-missing', lambda t: read_image(t/'x.png'), FileNotFoundError, 'x.png: no such file'),
         ('folder-pairs-missing', lambda t: folder_pairs(t/'A', t/'B'), FileNotFoundError, 'A: no such folder'),
-        ('config-critic', lambda t: TrainConfig(critic='dot'), ValueError, "'dot' is not one of"),
+        ('config-critic', lambda t: TrainConfig().replace(critic='dot'), ValueError, "'dot' is not one of"),
         ('checkpoint-garbage', lambda t: (t/'c.pt').write_bytes(b'junk') and load_checkpoint(t/'c.pt'), RuntimeError, 'c.pt: cannot be read as a checkpoint'),
         ('success-rate-empty', lambda t: success_rate([], 300), ValueError, 'success_rate of no registrations'),
     ]

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT, VENV_BIN, run
+from corepreg.data import DataConfig
 from corepreg.study import StudyGrid, cells, read_results, run_study
 
 CORE = str(VENV_BIN/'corepreg')
@@ -133,8 +134,8 @@ def test_evaluation_pairs_reach_min_pairs_and_the_patch_never_shrinks(tmp_path):
     for n, size in (('big1', 300), ('big2', 300), ('small', 100)):
         img = (rng.random((size, size)) * 255).astype(np.uint8)
         for m in ('TA', 'TB'): skio.imsave(tmp_path/m/f'{n}.png', img, check_contrast=False)
-    fg = StudyGrid(datasets=('folder',), preset='standard', a=str(tmp_path/'A'), b=str(tmp_path/'B'),
-                   test_a=str(tmp_path/'TA'), test_b=str(tmp_path/'TB'), min_pairs=0)
+    fg = StudyGrid(datasets=('folder',), preset='standard', min_pairs=0,
+                   data=DataConfig(folder_a=str(tmp_path/'A'), folder_b=str(tmp_path/'B'), test_folder_a=str(tmp_path/'TA'), test_folder_b=str(tmp_path/'TB')))
     with pytest.warns(UserWarning, match=r"smaller than the protocol's patch of 256 px are left out: \['small \(100, 100\)'\]"):
         recs = eval_set(fg, 'folder', 1)
     assert {r.fixed.shape for r in recs} == {(256, 256)} and {r.name for r in recs} == {'big1', 'big2'}
@@ -151,8 +152,8 @@ def test_real_data_presets_default_to_three_seeds_and_100_pairs():
     std = grid_from_args(p.parse_args(['study', '--preset', 'standard', '--data', 'isl']))
     assert (quick.seeds, quick.min_pairs) == (1, 0) and (std.seeds, std.min_pairs) == (3, 100)
     assert grid_from_args(p.parse_args(['study', '--preset', 'standard', '--seeds', '2', '--min-pairs', '0'])).seeds == 2
-    from corepreg.study import eval_patch
-    assert eval_patch('full', 'histological') == 834 and eval_patch('full', 'cytological') == 300   # MultiRegEval's patches
+    from corepreg.study import STUDY_PRESETS
+    assert [STUDY_PRESETS['full'].eval_patch(d) for d in ('histological', 'cytological')] == [834, 300]   # MultiRegEval's patches
 
 
 def test_ctrl_c_mid_study_is_recorded_in_command_json(tmp_path):

@@ -5,6 +5,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+import numpy as np
 import torch
 
 from conftest import ROOT, VENV_BIN, run
@@ -139,7 +140,7 @@ def test_cli_errors(tmp_path):
     r = run([CORE, 'train', *SMALL, '--steps', '2', '--out', str(tmp_path/'r')])
     assert r.returncode == 0, r.stderr
     r = run([CORE, 'train', *SMALL, '--steps', '2', '--critic', 'cosine', '--out', str(tmp_path/'r')])
-    assert r.returncode != 0 and "belongs to another config (critic: 'mse' there, 'cosine' now)" in r.stderr
+    assert r.returncode != 0 and "belongs to another config (loss.critic: 'mse' there, 'cosine' now)" in r.stderr
     (tmp_path/'r'/'config.json').write_text(json.dumps({**json.loads((tmp_path/'r'/'config.json').read_text()), 'colour': 1}))
     r = run([CORE, 'train', '--resume', str(tmp_path/'r')])
     assert r.returncode != 0 and "unknown field(s) ['colour']" in r.stderr and 'config.json' in r.stderr
@@ -160,7 +161,7 @@ def test_infer_cli(tmp_path):
     assert u8.dtype == np.uint8 and u8.shape == (70, 90) and f32.shape == (70, 90)
     from corepreg.data import read_image, to_unit
     # the run trained on [0, 1] images (synthetic pairs), so infer scales the file to [0, 1] as well
-    expect = Representer(run_dir).float(to_unit(read_image(tmp_path/'pic.png')), 'B')
+    expect = Representer(run_dir).unquantised(to_unit(read_image(tmp_path/'pic.png')), 'B')
     np.testing.assert_allclose(f32, expect, atol=1e-5)
     r = run([CORE, 'infer', '--run', str(tmp_path/'nope'), '--modality', 'A', str(tmp_path/'pic.png'), '--out', str(tmp_path/'c')])
     assert r.returncode != 0 and 'no such checkpoint' in r.stderr
@@ -175,7 +176,7 @@ def _loss_and_grads(cfg, xa, xb, memory_format=torch.contiguous_format, amp=Fals
     nets = {m: (_Autocast(models[m].net, 'cpu') if amp else models[m].net) for m in ('A', 'B')}
     g = torch.Generator().manual_seed(1)
     total, parts = comir_loss(nets['A'], nets['B'], xa.to(memory_format=memory_format), xb.to(memory_format=memory_format),
-                              cfg.loss_config(), models['A'].head, models['B'].head, generator=g)
+                              cfg.loss, models['A'].head, models['B'].head, generator=g)
     total.backward()
     return float(total.detach()), torch.cat([p.grad.flatten() for p in models['A'].net.parameters()])
 
@@ -219,3 +220,40 @@ def test_colour_images_are_made_grey_and_said_once(tmp_path):
     assert list(notes) == ['B'] and notes['B'] in said[0]
     r = run([CORE, 'train', '--resume', str(out)])                 # the note does not stop a resume
     assert r.returncode == 0, r.stderr
+
+
+FIXTURES = Path(__file__).parent/'fixtures'
+
+
+def test_files_written_before_the_config_parts_still_load(tmp_path):
+    """A run folder written by the flat TrainConfig (commit 28bb1bc: `lam`, `l1`, `l2`, `data`, `a`, `b`, the model as a preset
+    name) loads: its config reads into the parts, its checkpoint gives the very CoMIRs it gave then, and training resumes from it."""
+    import json, shutil
+    from corepreg.core import config_diff
+    from corepreg.losses import LossConfig
+    from corepreg.models import MODEL_PRESETS
+    from corepreg.study import StudyGrid
+    from corepreg.train import TrainConfig, load_run, resume
+    old = FIXTURES/'run-before-config-parts'
+    flat = json.loads((old/'config.json').read_text())
+    assert {'lam', 'l2', 'data', 'a', 'model'} <= set(flat) and flat['model'] == 'tiny'          # really the old layout
+    cfg = TrainConfig.from_json(old/'config.json')
+    assert cfg.loss == LossConfig(critic='cosine', supervision='projected', bottleneck_weight=0.5, decay_l2=0.1, proj_dim=8)
+    assert (cfg.data.source, cfg.data.patch, cfg.optim.batch, cfg.optim.steps) == ('ihc', 32, 2, 2)
+    assert cfg.model == MODEL_PRESETS['tiny']
+    cfg2, models = load_run(old)
+    assert cfg2 == cfg
+    want = json.loads((old/'expected.json').read_text())
+    x = torch.linspace(0, 1, 32 * 32).reshape(1, 1, 32, 32)
+    with torch.no_grad(): za, zb = models['A'].net(x), models['B'].net(x)
+    assert abs(float(za.sum()) - want['A_sum']) < 1e-4 and abs(float(zb.sum()) - want['B_sum']) < 1e-4
+    np.testing.assert_allclose(za.flatten()[:4].numpy(), want['A_first'], atol=1e-6)
+    # resuming the old folder with more steps: the saved config matches today's reading of it
+    run_dir = tmp_path/'old'; shutil.copytree(old, run_dir)
+    (run_dir/'config.json').write_text(json.dumps({**flat, 'steps': 3}))
+    s = resume(run_dir, progress=False)
+    assert s['step'] == 3 and len(read_log(run_dir)) == 3
+    # the grid.json of a study written before StudyGrid held a DataConfig
+    grid = StudyGrid.from_json(FIXTURES/'grid-before-config-parts.json')
+    assert grid.data.folder_a.endswith('SHG_512_not_adjusted') and grid.data.folder_b.endswith('comparison/truth')
+    assert config_diff(grid.to_dict(), StudyGrid.from_dict(grid.to_dict()).to_dict()) == []
