@@ -106,15 +106,29 @@ def test_verdict_table_matches_comparisons(page):
 
 
 def grid_rows() -> list[str]:
-    "The first cell of the statistics grid (plain CoMIR, seed 0): CoMIR success per back-end and the held-out r."
+    "The statistics grid's plain CoMIR (MSE critic), one row per finished seed, then the raw-image baselines of the same pairs."
     res = pd.read_csv(ROOT/'results'/'uwloci-grid'/'results.csv')
-    c = res[res.cell_id == 'folder-f1-s0-none-mse'].set_index('method')
-    cells = [f"{c.success_rate[m]:.2f}" for m in ('ssd', 'sift', 'fftmi', 'mi')] + [f"{c.comir_r.iloc[0]:.2f}"]
-    return [f"| SHG / bright-field cores (`results/uwloci-grid`, seed 0) | {int(c.n_pairs.iloc[0])} | " + ' | '.join(cells) + ' |']
+    rows = []
+    for seed, d in res[(res.supervision == 'none') & (res.critic == 'mse')].groupby('seed'):
+        c = d.set_index('method')
+        cells = [f"{c.success_rate[m]:.2f}" for m in ('ssd', 'sift', 'fftmi', 'mi')] + [f"{c.comir_r.iloc[0]:.2f}"]
+        rows.append(f"| plain CoMIR, seed {int(seed)} | {int(c.n_pairs.iloc[0])} | " + ' | '.join(cells) + ' |')
+    r = res[res.representation == 'raw'].set_index('method')
+    if len(r): rows.append(f"| raw images | {int(r.n_pairs.iloc[0])} | – | – | {r.success_rate['fftmi']:.2f} | {r.success_rate['mi']:.2f} | – |")
+    return rows
 
 
-@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
-def test_grid_row_matches_results(page):
+def grid_verdict_rows() -> list[str]:
+    "The grid's paired comparisons (MSE critic): per supervised variant, each back-end's difference against none, its CI and verdict."
+    c = pd.read_csv(ROOT/'results'/'uwloci-grid'/'comparisons.csv')
+    c = c[c.critic == 'mse'].set_index(['supervision', 'method'])
+    return [f"| {v} | " + ' | '.join(f"{c.difference[v, m]:+.2f} [{c.ci_low[v, m]:+.2f}, {c.ci_high[v, m]:+.2f}]: {c.verdict[v, m]}"
+                                      for m in ('ssd', 'fftmi', 'mi', 'sift')) + f" | {int(c.n_seeds[v, 'ssd'])} |" for v in VARIANTS[1:]]
+
+
+@pytest.mark.parametrize('rows', [grid_rows, grid_verdict_rows])
+def test_grid_rows_match_results(page, rows):
+    "The grid's rows on the pages (plain CoMIR per seed, raw baselines, paired verdicts) are rebuilt from results/uwloci-grid."
     text = page_text(page)
-    for row in grid_rows():
-        assert row in text, f"{page} does not carry the grid's plain-CoMIR row, rebuilt from results/uwloci-grid: {row}"
+    for row in rows():
+        assert row in text, f"{page} does not carry this row of the grid's tables, rebuilt from results/uwloci-grid: {row}"
