@@ -62,3 +62,9 @@ def test_docs_build_writes_one_page_per_notebook():
     assert (ROOT/'_proc'/'_quarto.yml').read_text() == (ROOT/'_quarto.yml').read_text()
     core = (docs/'core.html').read_text()
     assert 'atomic_write' in core and '#| echo' not in core
+
+
+def test_notebooks_keep_one_definition_a_cell():
+    "Issue 16's bar: the median exporting cell is at most 10 lines, no cell holds two definitions, no exported function is over 40 lines."
+    r = run([str(VENV_BIN/'python'), str(ROOT/'tools'/'cell_stats.py')])
+    assert r.returncode == 0 and 'cells with 2 or more: 0' in r.stdout, r.stdout + r.stderr
