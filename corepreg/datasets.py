@@ -188,11 +188,11 @@ DATA_SOURCES = get_args(Source)
 class DataConfig(Config):
     "The training data of a run: its source and split, how its images are normalised, how patches are drawn."
     _renamed = {'data': 'source', 'a': 'folder_a', 'b': 'folder_b', 'test_a': 'test_folder_a', 'test_b': 'test_folder_b'}
-    source: Source = 'synthetic'
+    source: Source = 'synthetic'          # where the pairs come from (DATA_SOURCES)
     folder_a: str = ''                    # folder of modality-A images (source='folder')
     folder_b: str = ''                    # folder of modality-B images, same names (source='folder')
-    test_folder_a: str = ''               # optional evaluation folders (source='folder'); else a seeded half split
-    test_folder_b: str = ''
+    test_folder_a: str = ''               # optional evaluation folder of modality A (source='folder'); else a seeded half split
+    test_folder_b: str = ''               # its modality-B partner
     root: str = ''                        # dataset root (histological, cytological; isl: the shared data folder)
     fold: int = 1                         # cytological fold (1-3); folder / isl: 1 trains on the first half, 2 on the second
     split_seed: int = 0                   # seeds the folder / isl half split (never the training seed: no leak across seeds)
