@@ -25,6 +25,7 @@ SHARED = Path(os.environ.get('COREPREG_SHARED_DATA', HERE.parent.parent/'shared'
 BASE = TrainConfig(model='tiny').replace(source='folder', folder_a=str(SHARED/'Input'/'SHG_512_not_adjusted'), folder_b=str(SHARED/'comparison'/'truth'),
                    patch=64, batch=8, checkpoint_every=10**6, val_every=250, val_patches=32)
 ADAM = dict(optimizer='adamw', lr=1e-3, warmup=100, schedule='cosine', weight_decay=1e-4)
+STANDARD = dict(steps=1300, patch=128, channels_last=True, decay_l2=0.1, group=4, spread=32, **ADAM)   # = TRAIN_PRESETS['standard']
 # name → (changes to BASE, what the lever is)
 RECIPES = {
     'sgd':        (dict(steps=1500), "the quick preset's recipe, 1 500 steps: SGD 0.01, tiny, 64 px, batch 8"),
@@ -41,6 +42,14 @@ RECIPES = {
     'l2-128-int': (dict(steps=800, patch=128, channels_last=True, decay_l2=0.1, intensity_aug=0.5, **ADAM), 'as l2-128, random gamma / contrast / brightness per modality (0.5)'),
     'l2-128-g4':  (dict(steps=800, patch=128, channels_last=True, decay_l2=0.1, group=4, spread=32, **ADAM), 'as l2-128, each batch = 2 groups of 4 overlapping patches (within 32 px): hard negatives'),
     'adamw-lr3':  (dict(steps=1500, **{**ADAM, 'lr': 3e-3}), 'as adamw, learning rate 3e-3'),
+    # issue 14: a temperature per critic for the grid's l1 and cosine cells, on the standard recipe (l2-128-g4, 1 300 steps).
+    # Our l1 critic averages |x - y| over the flattened map, CoMIR's sums it over the height (x 128 on 128-px patches), so
+    # tau = 0.5 / 128 gives our l1 the reference's logits; cosine is bounded, so tau alone sets its softmax's sharpness.
+    'std-mse':    (dict(STANDARD), 'the standard preset (MSE, tau 0.5), the reference for the rows below'),
+    'std-l1':     (dict(STANDARD, critic='l1'), 'standard, L1 critic, tau 0.5 (our scale)'),
+    'std-l1-ref': (dict(STANDARD, critic='l1', tau=0.5 / 128), "standard, L1 critic, tau 0.5/128 (CoMIR's logits on 128-px patches)"),
+    'std-cos':    (dict(STANDARD, critic='cosine'), 'standard, cosine critic, tau 0.5'),
+    'std-cos-t01': (dict(STANDARD, critic='cosine', tau=0.1), 'standard, cosine critic, tau 0.1'),
 }
 
 
@@ -74,7 +83,7 @@ def table(res) -> str:
             '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |']
     for r in res['runs']:
         v = r['val'][-1] if r['val'] else {}
-        rows.append(f"| {r['recipe']} | {r['lever']} | {r['fold']} | {r['config']['steps']} | {r['train_minutes']:.1f} | {r['held_out_r']:.2f} | "
+        rows.append(f"| {r['recipe']} | {r['lever']} | {r['fold']} | {r['config'].get('steps') or r['config']['optim']['steps']} | {r['train_minutes']:.1f} | {r['held_out_r']:.2f} | "
                     f"{f(r, 'train_r')} | {f(r, 'success_ssd')} | {f(r, 'success_sift')} | {f(r, 'success_fftmi')} | "
                     f"{v.get('val_r', float('nan')):.2f} / {v.get('val_top1', float('nan')):.2f} |")
     return '\n'.join(rows)
