@@ -127,6 +127,7 @@ def grid_verdict_rows() -> list[str]:
 
 
 @pytest.mark.parametrize('rows', [grid_rows, grid_verdict_rows])
+@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
 def test_grid_rows_match_results(page, rows):
     "The grid's rows on the pages (plain CoMIR per seed, raw baselines, paired verdicts) are rebuilt from results/uwloci-grid."
     text = page_text(page)
