@@ -12,7 +12,7 @@ import argparse, dataclasses, json, os, re, sys, time, typing
 from pathlib import Path
 from typing import Literal
 
-from .core import Config, ConfigError, _parts, get_device, save_json
+from .core import Config, ConfigError, _owners, _parts, get_device, save_json
 from .images import DataError
 from .datasets import DATA_SOURCES, DataConfig
 from .models import MODEL_PRESETS, ModelConfig
@@ -123,7 +123,7 @@ def _value(cfg:Config, name:str):
     if name in {f.name for f in dataclasses.fields(cfg)}:
         v = getattr(cfg, name)
         return next((k for k, m in MODEL_PRESETS.items() if m == v), 'custom') if isinstance(v, ModelConfig) else v
-    return next(getattr(getattr(cfg, p), name) for p, tp in _parts(cfg).items() if name in {f.name for f in dataclasses.fields(tp)})
+    return getattr(getattr(cfg, _owners(cfg, name)[0]), name)
 
 # %% ../nbs/11a_cli.ipynb #815f2d5c
 def _shown(v) -> str: return f'{v:.4g}' if isinstance(v, float) else (','.join(map(str, v)) if isinstance(v, tuple) else repr(v) if v == '' else str(v))

@@ -55,6 +55,11 @@ def _parts(cfg) -> dict:
     hints = get_type_hints(cfg if isinstance(cfg, type) else type(cfg))
     return {f.name: hints[f.name] for f in dataclasses.fields(cfg) if isinstance(hints[f.name], type) and issubclass(hints[f.name], Config)}
 
+# %% ../nbs/00_core.ipynb #613f0d47
+def _owners(cfg, name:str) -> list[str]:
+    "The parts of `cfg` (a config or a config class) that have a field `name`."
+    return [p for p, tp in _parts(cfg).items() if name in {f.name for f in dataclasses.fields(tp)}]
+
 # %% ../nbs/00_core.ipynb #9cf9ae24
 class Config:
     """Mixin for frozen dataclass configs: type-checked on creation, JSON round-trip, unknown fields refused. A config may
@@ -74,7 +79,7 @@ class Config:
         own, parts, direct, inner = {f.name for f in dataclasses.fields(self)}, _parts(self), {}, {}
         for k, v in changes.items():
             if k in own: direct[k] = v; continue
-            owners = [p for p, tp in parts.items() if k in {f.name for f in dataclasses.fields(tp)}]
+            owners = _owners(self, k)
             if len(owners) != 1:
                 raise ConfigError(f"{type(self).__name__} has no field {k!r}" + (f" (it is in {owners}: name the part)" if owners else
                                   f"; valid fields are {sorted(own | {f.name for tp in parts.values() for f in dataclasses.fields(tp)})}"))
