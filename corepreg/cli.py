@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['CLI_NAMES', 'STUDY_EXAMPLES', 'whole', 'fold_list', 'shard_spec', 'grid_from_args', 'for_terminal',
            'record_invocation', 'add_config_options', 'config_from_args', 'train_command', 'add_train_parser',
-           'study_command', 'parser', 'main']
+           'study_command', 'parser', 'Terminated', 'main']
 
 # %% ../nbs/11a_cli.ipynb #d84e5789
-import argparse, dataclasses, json, os, re, sys, time, typing
+import argparse, dataclasses, json, os, re, signal, sys, time, typing
 from pathlib import Path
 from typing import Literal
 
@@ -18,7 +18,7 @@ from .datasets import DATA_SOURCES, DataConfig
 from .models import MODEL_PRESETS, ModelConfig
 from .losses import SUPERVISION
 from .register import METHODS, add_register_parser
-from .study import STUDY_PRESETS, StudyGrid, git_commit, report, run_study, shard
+from .study import STUDY_PRESETS, StudyGrid, git_commit, read_results, report, run_study, shard
 from .train import TRAIN_PRESETS, CheckpointError, TrainConfig, TrainingError, resume, train
 from .infer import add_infer_parser
 
@@ -100,7 +100,7 @@ def record_invocation(out, entry:dict) -> dict:
     try: old = json.loads(path.read_text()) if path.exists() else {}
     except (OSError, ValueError): old = {}
     history = old.get('invocations', []) or ([{k: old[k] for k in ('command', 'commit', 'seconds') if k in old}] if old else [])
-    record = {**entry, 'invocations': history + [{k: entry[k] for k in ('command', 'commit', 'seconds', 'started', 'shard', 'finished') if k in entry}]}
+    record = {**entry, 'invocations': history + [{k: entry[k] for k in ('command', 'commit', 'seconds', 'started', 'shard', 'finished', 'cells_finished') if k in entry}]}
     save_json(path, record)
     return record
 
@@ -172,6 +172,11 @@ def add_train_parser(sub):
     t.set_defaults(func=train_command)
     return t
 
+# %% ../nbs/11a_cli.ipynb #101c0124
+def _finished_cells(out) -> set[str]:
+    "The cells of a study folder that have their rows."
+    return set(read_results(out).get('cell_id', [])) if Path(out).is_dir() else set()
+
 # %% ../nbs/11a_cli.ipynb #76cfde9e
 def study_command(args) -> int:
     "`corepreg study`: run (or finish) the grid, write the report, print the table."
@@ -184,9 +189,10 @@ def study_command(args) -> int:
         entry = lambda finished: {'command': 'corepreg ' + ' '.join(args.argv), 'grid': grid.to_dict(), 'commit': commit,
                                   'seconds': round(time.time() - t0, 1), 'started': time.strftime('%Y-%m-%dT%H:%M:%S', time.localtime(t0)),
                                   'shard': args.shard, 'device': str(get_device()), 'finished': finished}
+        before = _finished_cells(out)
         try: res = run_study(grid, out, args.shard, progress=sys.stderr.isatty())
         except KeyboardInterrupt:                # an interrupted invocation is history too: a grid may span sessions
-            if (out/'grid.json').exists(): record_invocation(out, entry(False))
+            if (out/'grid.json').exists(): record_invocation(out, {**entry(False), 'cells_finished': sorted(_finished_cells(out) - before)})
             raise
         record_invocation(out, entry(True))
         text = report(out, f'corepreg study, preset {grid.preset}')
@@ -232,17 +238,26 @@ def parser() -> argparse.ArgumentParser:
     add_train_parser(sub); add_infer_parser(sub); add_register_parser(sub)
     return p
 
+# %% ../nbs/11a_cli.ipynb #b9f007ef
+class Terminated(KeyboardInterrupt):
+    "SIGTERM, raised where the program is, so that it stops like Ctrl-C."
+
+# %% ../nbs/11a_cli.ipynb #31147428
+def _terminate(signum, frame): raise Terminated()
+
 # %% ../nbs/11a_cli.ipynb #79a73bcc
 def main(argv=None) -> int:
-    "Entry point of the `corepreg` command: usage errors exit 2, failures 1, Ctrl-C 130; tracebacks only with --debug."
+    "Entry point of the `corepreg` command: usage errors exit 2, failures 1, Ctrl-C 130 and SIGTERM 143; tracebacks only with --debug."
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = '--debug' in argv or os.environ.get('COREPREG_DEBUG') == '1'
     argv = [a for a in argv if a != '--debug']   # accepted anywhere on the line
     args = parser().parse_args(argv); args.argv = argv
+    old = signal.signal(signal.SIGTERM, _terminate)
     try: return args.func(args)
-    except KeyboardInterrupt:
-        print(f"corepreg {args.command}: interrupted; everything finished is saved: rerun the same command to continue", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        print(f"corepreg {args.command}: {'stopped (SIGTERM)' if isinstance(e, Terminated) else 'interrupted'}; "
+              "everything finished is saved: rerun the same command to continue", file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 130
     except SystemExit: raise
     except ConfigError as e:   # a value that the parser could not check alone (e.g. a dataset name): a usage error
         if debug: raise
@@ -252,3 +267,4 @@ def main(argv=None) -> int:
         if debug: raise
         print(f"corepreg {args.command}: {type(e).__name__}: {e} (run with --debug for the traceback)", file=sys.stderr)
         return 1
+    finally: signal.signal(signal.SIGTERM, old)

@@ -156,8 +156,9 @@ def test_real_data_presets_default_to_three_seeds_and_100_pairs():
     assert [STUDY_PRESETS['full'].eval_patch(d) for d in ('histological', 'cytological')] == [834, 300]   # MultiRegEval's patches
 
 
-def test_ctrl_c_mid_study_is_recorded_in_command_json(tmp_path):
-    "Ctrl-C during a study: exit 130, the finished cells kept, and command.json records the invocation as unfinished."
+@pytest.mark.parametrize('sig, code, said', [('SIGINT', 130, 'interrupted'), ('SIGTERM', 143, 'stopped (SIGTERM)')])
+def test_ctrl_c_or_kill_mid_study_is_recorded_in_command_json(tmp_path, sig, code, said):
+    "Ctrl-C or `kill` during a study: exit 130 / 143, the finished cells kept, and command.json records the invocation as unfinished, with the cells it finished."
     import json, signal, subprocess, time
     cmd = [CORE, 'study', '--data', 'synthetic', '--critics', 'mse', '--supervision', 'none', '--methods', 'fftmi',
            '--steps', '2000', '--n-test', '1', '--out', str(tmp_path)]
@@ -166,10 +167,11 @@ def test_ctrl_c_mid_study_is_recorded_in_command_json(tmp_path):
     while time.time() < deadline and not (tmp_path/'results.csv').exists() and proc.poll() is None: time.sleep(0.1)
     time.sleep(1.0)                                         # now training the second cell
     assert proc.poll() is None, proc.communicate()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(getattr(signal, sig))
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and 'Traceback' not in err and 'interrupted' in err, err
+    assert proc.returncode == code and 'Traceback' not in err and f'corepreg study: {said}; everything finished is saved' in err, err
     rec = json.loads((tmp_path/'command.json').read_text())
     assert rec['finished'] is False and [i['finished'] for i in rec['invocations']] == [False]
+    assert rec['invocations'][0]['cells_finished'] == ['synthetic-f1-raw']
     assert rec['commit'] and rec['seconds'] > 0 and rec['command'].startswith('corepreg study')
     assert list(pd.read_csv(tmp_path/'results.csv').cell_id.unique()) == ['synthetic-f1-raw']   # the finished cell is kept
