@@ -47,10 +47,15 @@ class StudyPreset:
     patch_by_dataset: tuple = ()          # (dataset, width) pairs where a dataset's protocol differs
     min_pairs: int = 0                    # evaluation pairs per cell at least (0: one central patch per image)
     supervision: tuple[str, ...] = SUPERVISION
+    tau_by_critic: tuple = ()             # (critic, τ) pairs where a critic's logits need another temperature (measured)
 
     def eval_patch(self, dataset:str) -> int:
         "The evaluation patch width for `dataset`."
         return dict(self.patch_by_dataset).get(dataset, self.patch)
+
+    def tau(self, critic:str, default:float) -> float:
+        "The InfoNCE temperature of `critic`'s cells: the measured one where the preset has one, else the training preset's."
+        return dict(self.tau_by_critic).get(critic, default)
 
 # %% ../nbs/11_study.ipynb #45891e44
 STUDY_PRESETS = {
@@ -130,10 +135,12 @@ def shard(items:list, spec:str|None) -> list:
 _WHERE = ('folder_a', 'folder_b', 'test_folder_a', 'test_folder_b', 'root', 'split_seed', 'log_a', 'norm')   # the grid's; the rest the preset's
 
 def train_config(grid:StudyGrid, cell:Cell) -> TrainConfig:
-    "The training config of a cell: the preset's, with the grid's data locations and the cell's source, fold, critic, supervision and seed."
+    "The training config of a cell: the preset's, with the grid's data locations and the cell's source, fold, critic (at its temperature), supervision and seed."
     base = TRAIN_PRESETS[STUDY_PRESETS[grid.preset].train]
     data = base.data.replace(source=cell.dataset, fold=cell.fold, **{f: getattr(grid.data, f) for f in _WHERE})
-    cfg = base.replace(data=data, seed=cell.seed, critic=cell.critic or 'mse', supervision=cell.supervision or 'none')
+    critic = cell.critic or 'mse'
+    cfg = base.replace(data=data, seed=cell.seed, critic=critic, supervision=cell.supervision or 'none',
+                       tau=STUDY_PRESETS[grid.preset].tau(critic, base.loss.tau))
     return cfg.replace(steps=grid.steps) if grid.steps else cfg
 
 # %% ../nbs/11_study.ipynb #be5a9921
