@@ -405,37 +405,46 @@ def _success_ci(recs:pd.DataFrame) -> pd.DataFrame:
         rows.append({'variant': v, 'success': g.success.mean(), 'lo': lo, 'hi': hi})
     return pd.DataFrame(rows)
 
+# %% ../nbs/11_study.ipynb #6ecf6bc0
+def _variants(recs:pd.DataFrame) -> pd.DataFrame:
+    "Records with a `variant`: 'raw <method>' for the baselines, the supervision for the CoMIRs."
+    return recs.assign(variant=np.where(recs.representation == 'raw', 'raw ' + recs.method, recs.supervision))
+
+# %% ../nbs/11_study.ipynb #de17ecb5
+def _success_panel(ax, recs:pd.DataFrame, title:str):
+    order = [v for v in [f'raw {m}' for m in RAW_METHODS] + list(SUPERVISION) if v in set(recs.variant)]
+    ci = _success_ci(recs).set_index('variant').loc[order].reset_index()
+    ax.bar(ci.variant, ci.success, yerr=[ci.success - ci.lo, ci.hi - ci.success], capsize=4,
+           color=['#999999' if v.startswith('raw') else '#1f77b4' for v in ci.variant])
+    ax.set_ylim(0, 1.05); ax.set_ylabel('success rate (95 % CI)'); ax.tick_params(axis='x', rotation=35); ax.set_title(title)
+
 # %% ../nbs/11_study.ipynb #dbda2dc7
-def study_figure(out, ds:str, prim:str, recs:pd.DataFrame|None=None):
-    "The paper-style figure of one dataset: success with CIs, error CDFs and bottleneck spectra above, MDS of the CoMIRs below (`recs`: `all_records(out)`, if already read)."
+def study_figure(out, ds:str, prim:str, recs:pd.DataFrame|None=None, second:str|None=None):
+    """The paper-style figure of one dataset: success with CIs (`prim` on the CoMIRs; `second` in a fourth panel), error CDFs
+    and bottleneck spectra above, MDS of the CoMIRs below (`recs`: `all_records(out)`, if already read)."""
     out = Path(out); recs = all_records(out) if recs is None else recs; recs = recs[recs.dataset == ds]
-    recs = recs[(recs.representation == 'raw') | (recs.method == prim)].copy()
-    recs['variant'] = np.where(recs.representation == 'raw', 'raw ' + recs.method, recs.supervision)
+    panels = {m: _variants(recs[(recs.representation == 'raw') | (recs.method == m)]) for m in (prim, second) if m}
     spectra, mds = {}, {}
     for s in SUPERVISION:
         files = sorted((out/'cells').glob(f'{ds}-f*-s0-{s}-*.json'))
         if files: j = json.loads(files[0].read_text()); spectra[s] = j['spectrum_bottleneck']; mds[s] = j
-    ncol = max(3, min(len(mds), 4))
+    ncol = 4 if second else max(3, min(len(mds), 4))
     import matplotlib
     with matplotlib.rc_context({'font.size': 12, 'axes.titlesize': 12, 'legend.fontsize': 10}):   # legible at the docs' width
-        return _study_figure(recs, spectra, mds, ds, prim, ncol)
+        return _study_figure(panels, spectra, mds, ds, ncol)
 
 # %% ../nbs/11_study.ipynb #c8f54ebb
-def _study_figure(recs, spectra, mds, ds, prim, ncol):
+def _study_figure(panels:dict, spectra, mds, ds, ncol):
     from matplotlib.figure import Figure
     fig = Figure(figsize=(3.7 * ncol, 7.6 if mds else 3.8), layout='constrained')
     axs = fig.subplots(2 if mds else 1, ncol, squeeze=False)
-    order = [v for v in [f'raw {m}' for m in RAW_METHODS] + list(SUPERVISION) if v in set(recs.variant)]
-    ci = _success_ci(recs).set_index('variant').loc[order].reset_index()
-    ax = axs[0, 0]
-    ax.bar(ci.variant, ci.success, yerr=[ci.success - ci.lo, ci.hi - ci.success], capsize=4,
-           color=['#999999' if v.startswith('raw') else '#1f77b4' for v in ci.variant])
-    ax.set_ylim(0, 1.05); ax.set_ylabel('success rate (95 % CI)'); ax.tick_params(axis='x', rotation=35)
-    ax.set_title(f'{ds}: success ({prim} on CoMIRs)')
-    plot_error_cdf(recs.assign(method=recs.variant), axs[0, 1], f'{ds}: corner error'); axs[0, 1].legend(fontsize=9)
+    (prim, recs), *more = panels.items()
+    _success_panel(axs[0, 0], recs, f'{ds}: success ({prim} on CoMIRs)')
+    plot_error_cdf(recs.assign(method=recs.variant), axs[0, 1], f'{ds}: corner error ({prim})'); axs[0, 1].legend(fontsize=9)
     if spectra: plot_spectra(spectra, axs[0, 2], f'{ds}: bottleneck spectra (seed 0)')
     else: axs[0, 2].axis('off')
     for ax in axs[0, 3:]: ax.axis('off')
+    for ax, (m, r) in zip(axs[0, 3:], more): ax.axis('on'); _success_panel(ax, r, f'{ds}: success ({m} on CoMIRs)')
     if mds:
         for ax, (s, j) in zip(axs[1], mds.items()):
             plot_mds(np.array(j['mds']), Features(np.array(j['mds']), np.array(j['mds_modality']), np.array(j['mds_patch'])), ax,
@@ -477,7 +486,7 @@ def report(out, title:str='corepreg study') -> str:
         L += collapse_lines(d, grid['methods'])
         r = recs[recs.dataset == ds]
         L += failure_lines(r.assign(images=np.where(r.representation == 'raw', 'raw', 'CoMIRs')))
-        fig = study_figure(out, ds, grid['methods'][0], recs)
+        fig = study_figure(out, ds, grid['methods'][0], recs, second=next((m for m in ('ssd', 'sift') if m in grid['methods'][1:]), None))
         buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=80); atomic_write(out/f'{ds}.png', buf.getvalue())
         L += [f'![{ds}: success per variant with 95 % CIs, error CDFs, bottleneck spectra, and MDS maps of the CoMIRs]({ds}.png)', '']
     text = '\n'.join(L)
