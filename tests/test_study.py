@@ -1,5 +1,5 @@
 """The study grid as a user runs it: the command, kill -9 and resume, refusing another grid, write errors."""
-import errno, os, signal, subprocess, time
+import errno, json, os, signal, subprocess, time
 from pathlib import Path
 from unittest import mock
 
@@ -37,7 +37,9 @@ def test_study_command_writes_results_and_report(tmp_path):
     n_failed = int(recs.failed.sum())
     assert ('**Failed registrations**: none' in md) == (n_failed == 0)
     assert n_failed == sum(int(l.split('|')[-3]) for l in md.splitlines() if l.startswith(('| raw |', '| CoMIRs |')))
-    assert (tmp_path/'synthetic.png').stat().st_size > 5000 and (tmp_path/'command.json').exists()
+    assert (tmp_path/'synthetic.png').stat().st_size > 5000
+    inv = json.loads((tmp_path/'command.json').read_text())['invocations']                # what this invocation did
+    assert [(i['finished'], i['cells_finished']) for i in inv] == [(True, sorted(set(res.cell_id)))]
     # the paired comparison of pooled with none: on the same pairs, in comparisons.csv and in the report
     cmp = pd.read_csv(tmp_path/'comparisons.csv')
     assert list(cmp.columns[:13]) == ['dataset', 'critic', 'method', 'supervision', 'baseline', 'difference', 'ci_low', 'ci_high',
