@@ -118,6 +118,22 @@ def grid_rows() -> list[str]:
     return rows
 
 
+def grid_mean_rows() -> list[str]:
+    "The grid's answer table (MSE critic): per supervision variant, success mean ± std over seeds per back-end and the bottleneck's effective rank; then the raw images."
+    res = pd.read_csv(ROOT/'results'/'uwloci-grid'/'results.csv')
+    comir = res[(res.representation == 'comir') & (res.critic == 'mse')]
+    ms = lambda v: f"{v.mean():.2f} ± {v.std(ddof=0):.2f}"
+    rows = []
+    for v in VARIANTS:
+        d = comir[comir.supervision == v]
+        cells = [ms(d[d.method == m].success_rate) for m in ('ssd', 'fftmi', 'mi', 'sift')]
+        rank = d.drop_duplicates('cell_id').effective_rank_bottleneck
+        rows.append(f"| {v} | " + ' | '.join(cells) + f" | {rank.mean():.1f} | {d.seed.nunique()} |")
+    r = res[res.representation == 'raw'].set_index('method').success_rate
+    rows.append(f"| raw images (no networks) | – | {r['fftmi']:.2f} | {r['mi']:.2f} | – | – | – |")
+    return rows
+
+
 def grid_verdict_rows() -> list[str]:
     "The grid's paired comparisons (MSE critic): per supervised variant, each back-end's difference against none, its CI and verdict."
     c = pd.read_csv(ROOT/'results'/'uwloci-grid'/'comparisons.csv')
@@ -126,10 +142,46 @@ def grid_verdict_rows() -> list[str]:
                                       for m in ('ssd', 'fftmi', 'mi', 'sift')) + f" | {int(c.n_seeds[v, 'ssd'])} |" for v in VARIANTS[1:]]
 
 
-@pytest.mark.parametrize('rows', [grid_rows, grid_verdict_rows])
+@pytest.mark.parametrize('rows', [grid_rows, grid_mean_rows, grid_verdict_rows])
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
 def test_grid_rows_match_results(page, rows):
     "The grid's rows on the pages (plain CoMIR per seed, raw baselines, paired verdicts) are rebuilt from results/uwloci-grid."
     text = page_text(page)
     for row in rows():
         assert row in text, f"{page} does not carry this row of the grid's tables, rebuilt from results/uwloci-grid: {row}"
+
+
+def grid_prose() -> list[str]:
+    "The numbers the answer's bullets quote, rebuilt from results/uwloci-grid (whitespace-normalised phrases)."
+    d = ROOT/'results'/'uwloci-grid'
+    res, cmp = pd.read_csv(d/'results.csv'), pd.read_csv(d/'comparisons.csv')
+    c = cmp[cmp.critic == 'mse'].set_index(['method', 'supervision'])
+    comir = res[(res.representation == 'comir') & (res.critic == 'mse')]
+    rank = comir.drop_duplicates('cell_id').groupby('supervision').effective_rank_bottleneck.mean()
+    sup = rank.drop('none')
+    none = comir[comir.supervision == 'none'].pivot_table(index='seed', columns='method', values='success_rate')
+    r = comir[comir.supervision == 'none'].drop_duplicates('cell_id').comir_r
+    raw = res[res.representation == 'raw'].set_index('method').success_rate
+    from corepreg.evaluate import spearman_ci
+    s = spearman_ci(comir[comir.method == 'ssd'].effective_rank_bottleneck, comir[comir.method == 'ssd'].success_rate)
+    m = lambda v: f"{v:+.2f}".replace('-', '−')
+    span = lambda v: f"{v.min():.2f}–{v.max():.2f}"
+    assert c.difference[('ssd', 'pooled')].round(2) == c.difference[('ssd', 'projected')].round(2)   # the bullet names them together
+    return [f"{-c.difference[('ssd', 'pooled')]:.2f} fewer with `pooled` and `projected`, {-c.difference[('ssd', 'dense')]:.2f} with `dense`",
+            f"the largest in favour of a variant is {c.difference.max():+.2f}",
+            f"({sup.min():.1f}–{sup.max():.1f} of 8 channels, against {rank['none']:.1f} without supervision)",
+            f"Across the {comir.cell_id.nunique()} cells", f"Spearman ρ with `ssd` {m(s['rho'])} [{m(s['ci_low'])}, {m(s['ci_high'])}]",
+            f"the plain CoMIRs register {span(none.ssd)} of the held-out pairs with `ssd`",
+            f"({span(none.fftmi)} against {raw['fftmi']:.2f})", f"correlate at r = {span(r)}"]
+
+
+@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
+def test_grid_answer_prose_matches_results(page):
+    "The answer's verdict and the numbers in its bullets are the grid's: 'we agree' needs every ssd comparison worse and none better."
+    text = ' '.join(page_text(page).split())
+    c = pd.read_csv(ROOT/'results'/'uwloci-grid'/'comparisons.csv')
+    if '**Our answer: we agree with the paper.**' in text:
+        assert 'better' not in set(c.verdict) and (c[c.method == 'ssd'].verdict == 'worse').all(), c[['method', 'supervision', 'verdict']]
+    else: raise AssertionError(f"{page}: the answer's verdict sentence is missing or changed; update this test with it")
+    for phrase in grid_prose():
+        assert phrase in text, f"{page} does not quote this number of the grid's answer, rebuilt from results/uwloci-grid: {phrase}"
