@@ -186,11 +186,11 @@ def study_command(args) -> int:
         out = Path(args.out); commit = git_commit()   # the code that runs: taken before the run, not after it
         print(f"corepreg study: {grid.datasets}, preset {grid.preset}, critics {list(grid.critics)}, supervision {list(grid.supervision)}, "
               f"{grid.seeds} seed(s), folds {list(grid.folds)}, methods {list(grid.methods)}; device {get_device()}; output {out}", flush=True)
+        before = _finished_cells(out)                   # what this invocation adds is recorded with it
         entry = lambda finished: {'command': 'corepreg ' + ' '.join(args.argv), 'grid': grid.to_dict(), 'commit': commit,
                                   'seconds': round(time.time() - t0, 1), 'started': time.strftime('%Y-%m-%dT%H:%M:%S', time.localtime(t0)),
                                   'shard': args.shard, 'device': str(get_device()), 'finished': finished,
                                   'cells_finished': sorted(_finished_cells(out) - before)}
-        before = _finished_cells(out)
         try: res = run_study(grid, out, args.shard, progress=sys.stderr.isatty())
         except KeyboardInterrupt:                # an interrupted invocation is history too: a grid may span sessions
             if (out/'grid.json').exists(): record_invocation(out, entry(False))
