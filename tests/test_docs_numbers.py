@@ -200,3 +200,28 @@ def test_grid_answer_prose_matches_results(page):
     else: raise AssertionError(f"{page}: the answer's verdict sentence is missing or changed; update this test with it")
     for phrase in grid_prose():
         assert phrase in text, f"{page} does not quote this number of the grid's answer, rebuilt from results/uwloci-grid: {phrase}"
+
+
+def isl_prose() -> list[str]:
+    "The numbers the pages quote about the ISL grid, rebuilt from results/isl-grid (whitespace-normalised phrases)."
+    d = ROOT/'results'/'isl-grid'
+    res, cmp = pd.read_csv(d/'results.csv'), pd.read_csv(d/'comparisons.csv')
+    comir = res[(res.representation == 'comir') & (res.critic == 'mse')]
+    mean = comir.groupby(['supervision', 'method']).success_rate.mean()
+    rank = comir.drop_duplicates('cell_id').groupby('supervision').effective_rank_bottleneck.mean()
+    raw = res[res.representation == 'raw'].set_index('method').success_rate
+    mi = cmp[cmp.method == 'mi'].difference
+    m = lambda v: f"{v:+.2f}".replace('-', '−')
+    return [f"(`ssd` {mean['none', 'ssd']:.2f} and `mi` {mean['none', 'mi']:.2f} on its CoMIRs against {raw['fftmi']:.2f} with raw `fftmi`)",
+            f"({m(mi.max())} to {m(mi.min())})", f"(effective rank {rank.drop('none').min():.1f}–{rank.drop('none').max():.1f} against {rank['none']:.1f})"]
+
+
+@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
+def test_isl_prose_matches_results(page):
+    "What the pages say about the ISL grid: no variant beats the plain CoMIR with any back-end, all are worse with mi, and the numbers quoted."
+    text = ' '.join(page_text(page).split())
+    cmp = pd.read_csv(ROOT/'results'/'isl-grid'/'comparisons.csv')
+    if 'no supervised variant registers more pairs than it with any back-end' in text: assert (cmp.difference <= 0).all(), cmp
+    if 'with `mi` all three register fewer, significantly' in text: assert (cmp[cmp.method == 'mi'].verdict == 'worse').all(), cmp
+    for phrase in isl_prose():
+        assert phrase in text, f"{page} does not quote this number of the ISL grid, rebuilt from results/isl-grid: {phrase}"
