@@ -35,7 +35,7 @@ def key_rows() -> list[str]:
     return rows
 
 
-@pytest.mark.parametrize('folder', ['quick', 'uwloci', 'uwloci-standard', 'uwloci-grid', 'isl-grid'])
+@pytest.mark.parametrize('folder', ['quick', 'uwloci', 'uwloci-standard', 'uwloci-grid', 'isl-grid', 'isl-standard-f2'])
 def test_results_name_their_command_and_a_clean_commit(folder):
     cmd = json.loads((ROOT/'results'/folder/'command.json').read_text())
     assert cmd['command'].startswith('corepreg study') and '--out ' in cmd['command'], cmd['command']
@@ -59,7 +59,7 @@ def test_pages_state_the_papers_finding(page):
 
 
 # The standard preset's held-out measurements (issue 13): one row per dataset and fold.
-STANDARD = [('SHG / bright-field cores (`results/uwloci-standard`)', 'uwloci-standard')]
+STANDARD = [('SHG / bright-field cores (`results/uwloci-standard`)', 'uwloci-standard'), ('ISL phase / confocal tiles (`results/isl-standard-f2`)', 'isl-standard-f2')]
 
 
 def standard_rows() -> list[str]:
