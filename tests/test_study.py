@@ -164,13 +164,18 @@ def test_ctrl_c_or_kill_mid_study_is_recorded_in_command_json(tmp_path, sig, cod
     import json, signal, subprocess, time
     cmd = [CORE, 'study', '--data', 'synthetic', '--critics', 'mse', '--supervision', 'none', '--methods', 'fftmi',
            '--steps', '2000', '--n-test', '1', '--out', str(tmp_path)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 240
-    while time.time() < deadline and not (tmp_path/'results.csv').exists() and proc.poll() is None: time.sleep(0.1)
-    time.sleep(1.0)                                         # now training the second cell
-    assert proc.poll() is None, proc.communicate()
-    proc.send_signal(getattr(signal, sig))
-    out, err = proc.communicate(timeout=120)
+    # a shell without job control starts background jobs with SIGINT ignored, and the child would inherit that: reset it
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline and not (tmp_path/'results.csv').exists() and proc.poll() is None: time.sleep(0.1)
+        time.sleep(1.0)                                     # now training the second cell
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(getattr(signal, sig))
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None: proc.kill()                 # never leave a study running behind a failed test
     assert proc.returncode == code and 'Traceback' not in err and f'corepreg study: {said}; everything finished is saved' in err, err
     rec = json.loads((tmp_path/'command.json').read_text())
     assert rec['finished'] is False and [i['finished'] for i in rec['invocations']] == [False]

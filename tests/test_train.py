@@ -22,7 +22,9 @@ def _weights(run_dir):
 
 def _running(cmd, out, steps:int):
     "`cmd` started in the background, returned once its run in `out` has logged `steps` steps (and is still running)."
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a shell without job control starts background jobs with SIGINT ignored, and the child would inherit that: reset it
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 240
     while time.time() < deadline:
         if len(read_log(out)) >= steps or proc.poll() is not None: break
@@ -86,7 +88,9 @@ def test_ctrl_c_is_one_line_and_resumable(tmp_path):
     cmd = [CORE, 'train', *SMALL, '--steps', '400', '--checkpoint-every', '10', '--out', str(out)]
     proc = _running(cmd, out, 15)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    try: _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None: proc.kill()   # never leave a run behind a failed test
     assert proc.returncode == 130, err
     assert 'Traceback' not in err and 'corepreg train: interrupted; everything finished is saved: rerun the same command to continue' in err
     assert load_checkpoint(out/CHECKPOINT)['step'] >= 10
