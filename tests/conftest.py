@@ -7,6 +7,14 @@ VENV_BIN = Path(sys.executable).parent
 SHARED_DATA = ROOT.parent/'shared'/'data'
 
 
+def start(cmd, cwd=ROOT) -> subprocess.Popen:
+    """`cmd` started in the background, with pipes, and with SIGINT at its default: a shell without job control starts
+    background jobs with SIGINT ignored, and the child would inherit that, so Ctrl-C tests would time out."""
+    import signal
+    return subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
 def run(cmd, cwd=ROOT, check=False, timeout=600, env=None, **kw):
     "Run a command, capture its output as text."
     e = {**os.environ, **(env or {})}

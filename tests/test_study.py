@@ -6,7 +6,7 @@ from unittest import mock
 import pandas as pd
 import pytest
 
-from conftest import ROOT, VENV_BIN, run
+from conftest import ROOT, VENV_BIN, run, start
 from corepreg.data import DataConfig
 from corepreg.study import StudyGrid, cells, read_results, run_study
 
@@ -164,9 +164,7 @@ def test_ctrl_c_or_kill_mid_study_is_recorded_in_command_json(tmp_path, sig, cod
     import json, signal, subprocess, time
     cmd = [CORE, 'study', '--data', 'synthetic', '--critics', 'mse', '--supervision', 'none', '--methods', 'fftmi',
            '--steps', '2000', '--n-test', '1', '--out', str(tmp_path)]
-    # a shell without job control starts background jobs with SIGINT ignored, and the child would inherit that: reset it
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = start(cmd)
     try:
         deadline = time.time() + 240
         while time.time() < deadline and not (tmp_path/'results.csv').exists() and proc.poll() is None: time.sleep(0.1)

@@ -8,7 +8,7 @@ import pytest
 import numpy as np
 import torch
 
-from conftest import ROOT, VENV_BIN, run
+from conftest import ROOT, VENV_BIN, run, start
 from corepreg.train import (CHECKPOINT, PREVIOUS, TRAIN_PRESETS, CheckpointError, load_checkpoint, read_log,
                             save_checkpoint, train)
 
@@ -22,9 +22,7 @@ def _weights(run_dir):
 
 def _running(cmd, out, steps:int):
     "`cmd` started in the background, returned once its run in `out` has logged `steps` steps (and is still running)."
-    # a shell without job control starts background jobs with SIGINT ignored, and the child would inherit that: reset it
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = start(cmd)
     deadline = time.time() + 240
     while time.time() < deadline:
         if len(read_log(out)) >= steps or proc.poll() is not None: break
