@@ -291,9 +291,13 @@ def run_study(grid:StudyGrid, out, shard_spec:str|None=None, progress:bool=True,
     todo = [c for c in todo_all if c.id not in done]
     log(f"{len(todo_all)} cells{f' in shard {shard_spec}' if shard_spec else ''}: {len(todo_all) - len(todo)} done before, {len(todo)} to run")
     bar = tqdm(todo, desc='study', disable=not progress, dynamic_ncols=True)
-    for cell in bar:
+    say = bar.write if progress else log
+    for k, cell in enumerate(bar, 1):
         bar.set_postfix_str(cell.id)
         key = (cell.dataset, cell.fold)
+        methods = RAW_METHODS if cell.raw else grid.methods
+        say(f"[{k}/{len(todo)}] {cell.id}: " + ('' if cell.raw else f"training {train_config(grid, cell).optim.steps} steps, then ")
+            + f"registering {len(sets[key])} pairs with {', '.join(methods)} ({time.strftime('%H:%M')})")
         t0 = time.time()
         rows, recs, details = run_cell(grid, cell, out, sets[key], progress=False)
         atomic_write(out/'records'/f'{cell.id}.csv', recs.to_csv(index=False))
@@ -301,7 +305,7 @@ def run_study(grid:StudyGrid, out, shard_spec:str|None=None, progress:bool=True,
         append_rows(mine, rows)
         if shard_spec: atomic_write(out/'results.csv', read_results(out).to_csv(index=False))
         msg = f"{cell.id}: " + ', '.join(f"{r['method']} {r['success_rate']:.2f}" for r in rows) + f" ({time.time() - t0:.0f} s)"
-        bar.write(msg) if progress else log(msg)
+        say(msg)
     return read_results(out)
 
 # %% ../nbs/11_study.ipynb #1180dd15

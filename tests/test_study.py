@@ -27,6 +27,10 @@ def test_study_command_writes_results_and_report(tmp_path):
                                                        'synthetic-f1-s0-none-mse/fftmi', 'synthetic-f1-s0-pooled-mse/fftmi']
     comir = res[res.representation == 'comir']
     assert (comir.effective_rank_bottleneck >= 1).all() and (comir.train_seconds > 0).all()
+    n = res.cell_id.nunique()                                                              # a line as each cell starts, in a log too
+    starts = [l for l in r.stdout.splitlines() if l.startswith('[')]
+    assert [l.split(':')[0] for l in starts] == [f'[{k}/{n}] {c}' for k, c in enumerate(dict.fromkeys(res.cell_id), 1)], r.stdout
+    assert 'training 4 steps, then registering' in starts[1] and 'with fftmi (' in starts[1] and 'with mi, fftmi (' in starts[0]
     assert res[res.representation == 'raw'].supervision.isna().all()      # empty model fields for the baselines
     assert 'supervision  mse' in r.stdout and '**' not in r.stdout and 'report.md' in r.stdout   # clean text; report.md keeps the markdown
     md = (tmp_path/'report.md').read_text()
