@@ -214,10 +214,19 @@ def isl_prose() -> list[str]:
     s = spearman_ci(comir[comir.method == 'ssd'].effective_rank_bottleneck, comir[comir.method == 'ssd'].success_rate)
     m = lambda v: f"{v:+.2f}".replace('-', '−')
     worst = cmp.loc[cmp.difference.idxmin()]
+    t = spearman_ci(comir[comir.method == 'sift'].effective_rank_bottleneck, comir[comir.method == 'sift'].success_rate)
+    mi = comir[comir.method == 'mi'].pivot_table(index='seed', columns='supervision', values='success_rate')
+    gap = mi[['pooled', 'projected', 'dense']].sub(mi['none'], axis=0)
+    assert (gap.loc[[0, 2]] < 0).all().all()   # the sentence says seeds 0 and 2 have every variant below none
     return [f"(`ssd` {mean['none', 'ssd']:.2f} and `mi` {mean['none', 'mi']:.2f} on its CoMIRs against {raw['fftmi']:.2f} with raw `fftmi`)",
             f"the largest deficit {m(worst.difference)} (`{worst.supervision}` with `{worst.method}`)",
             f"(effective rank {rank.drop('none').min():.1f}–{rank.drop('none').max():.1f} against {rank['none']:.1f})",
-            f"Spearman ρ with `ssd` {m(s['rho'])} [{m(s['ci_low'])}, {m(s['ci_high'])}] over {comir.cell_id.nunique()} cells"]
+            f"Spearman ρ with `ssd` {m(s['rho'])} [{m(s['ci_low'])}, {m(s['ci_high'])}] over {comir.cell_id.nunique()} cells",
+            f"with `sift` it does, {m(t['rho'])} [{m(t['ci_low'])}, {m(t['ci_high'])}]",
+            f"rest on {int(cmp.n_seeds.min())} × {int(cmp.n_pairs.min() // cmp.n_seeds.min())} pairs",
+            f"rejects equality for {int((cmp.p_holm < 0.05).sum())} of the {len(cmp)} comparisons after Holm's correction",
+            f"seeds 0 and 2 have every variant {-gap.loc[[0, 2]].max().max():.2f}–{-gap.loc[[0, 2]].min().min():.2f} below `none`",
+            f"seed 1 has them level ({m(gap.loc[1].min())} to {m(gap.loc[1].max())})"]
 
 
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
@@ -226,7 +235,9 @@ def test_isl_prose_matches_results(page):
     text = ' '.join(page_text(page).split())
     cmp = pd.read_csv(ROOT/'results'/'isl-grid'/'comparisons.csv')
     claims = {'no supervised variant registers more pairs than the plain CoMIR with any back-end': (cmp.difference <= 0).all(),
-              'none of these differences is significant': (cmp.verdict == 'no detectable difference').all()}
+              'none of these differences is significant': (cmp.verdict == 'no detectable difference').all(),
+              'gives every difference a 95 % CI that includes 0': ((cmp.ci_low <= 0) & (cmp.ci_high >= 0)).all(),
+              '**inconclusive, leaning the paper\'s way**': (cmp.difference < 0).all() and (cmp.verdict != 'better').all()}
     for claim, holds in claims.items():
         assert claim in text and holds, f"{page}: the ISL claim '{claim}' is missing or no longer true of results/isl-grid"
     for phrase in isl_prose():
