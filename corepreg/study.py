@@ -382,13 +382,16 @@ def comparison_lines(cmp:pd.DataFrame) -> list[str]:
     return L + ['']
 
 # %% ../nbs/11_study.ipynb #a57daa6e
-def collapse_lines(d:pd.DataFrame, methods) -> list[str]:
+def collapse_lines(d:pd.DataFrame, methods, critic:str|None=None) -> list[str]:
     """Report lines: does collapse go with failure across the CoMIR cells of one dataset? The paper's explanation predicts
     a positive rank correlation of success with the bottleneck's effective rank (and a negative one with its collapsed share)."""
     c = d[d.representation == 'comir']
+    crits = [k for k in CRITIC_NAMES if k in set(c.critic)]
+    if len(crits) > 1:   # one block per critic: cells of different critics are not compared with each other
+        return [l for k in crits for l in collapse_lines(d[d.critic == k], methods, critic=k)]
     if c.supervision.nunique() < 2 or c.cell_id.nunique() < 4: return []
-    L = ['**Collapse and success** across cells (Spearman ρ with a 95 % bootstrap CI over cells; the paper\'s explanation '
-         'predicts ρ > 0 with the effective rank, ρ < 0 with the collapsed share):', '']
+    L = [f'**Collapse and success**{f" ({critic} critic)" if critic else ""} across cells (Spearman ρ with a 95 % bootstrap '
+         'CI over cells; the paper\'s explanation predicts ρ > 0 with the effective rank, ρ < 0 with the collapsed share):', '']
     for m in methods:
         cm = c[c.method == m]
         for col, sign, label in (('effective_rank_bottleneck', 1, 'effective rank'), ('collapsed_bottleneck', -1, 'collapsed share')):
@@ -424,19 +427,23 @@ def _success_panel(ax, recs:pd.DataFrame, title:str):
     ax.set_ylim(0, 1.05); ax.set_ylabel('success rate (95 % CI)'); ax.tick_params(axis='x', rotation=35); ax.set_title(title)
 
 # %% ../nbs/11_study.ipynb #dbda2dc7
-def study_figure(out, ds:str, prim:str, recs:pd.DataFrame|None=None, second:str|None=None):
-    """The paper-style figure of one dataset: success with CIs (`prim` on the CoMIRs; `second` in a fourth panel), error CDFs
-    and bottleneck spectra above, MDS of the CoMIRs below (`recs`: `all_records(out)`, if already read)."""
+def study_figure(out, ds:str, prim:str, recs:pd.DataFrame|None=None, second:str|None=None, critic:str|None=None):
+    """The paper-style figure of one dataset and critic: success with CIs (`prim` on the CoMIRs; `second` in a fourth panel),
+    error CDFs and bottleneck spectra above, MDS of the CoMIRs below (`recs`: `all_records(out)`, if already read). `critic`:
+    whose cells to draw, by default the first (in `CRITIC_NAMES` order) that has cells; never several critics pooled."""
     out = Path(out); recs = all_records(out) if recs is None else recs; recs = recs[recs.dataset == ds]
+    have = [c for c in CRITIC_NAMES if c in set(recs[recs.representation == 'comir'].critic)]
+    if critic is None and have: critic = have[0]
+    if critic is not None: recs = recs[(recs.representation == 'raw') | (recs.critic == critic)]
     panels = {m: _variants(recs[(recs.representation == 'raw') | (recs.method == m)]) for m in (prim, second) if m}
     spectra, mds = {}, {}
     for s in SUPERVISION:
-        files = sorted((out/'cells').glob(f'{ds}-f*-s0-{s}-*.json'))
+        files = sorted((out/'cells').glob(f'{ds}-f*-s0-{s}-{critic or "*"}.json'))
         if files: j = json.loads(files[0].read_text()); spectra[s] = j['spectrum_bottleneck']; mds[s] = j
     ncol = 4 if second else max(3, min(len(mds), 4))
     import matplotlib
     with matplotlib.rc_context({'font.size': 12, 'axes.titlesize': 12, 'legend.fontsize': 10}):   # legible at the docs' width
-        return _study_figure(panels, spectra, mds, ds, ncol)
+        return _study_figure(panels, spectra, mds, f'{ds} ({critic})' if len(have) > 1 else ds, ncol)
 
 # %% ../nbs/11_study.ipynb #c8f54ebb
 def _study_figure(panels:dict, spectra, mds, ds, ncol):
@@ -491,9 +498,13 @@ def report(out, title:str='corepreg study') -> str:
         L += collapse_lines(d, grid['methods'])
         r = recs[recs.dataset == ds]
         L += failure_lines(r.assign(images=np.where(r.representation == 'raw', 'raw', 'CoMIRs')))
-        fig = study_figure(out, ds, grid['methods'][0], recs, second=next((m for m in ('ssd', 'sift') if m in grid['methods'][1:]), None))
-        buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=80); atomic_write(out/f'{ds}.png', buf.getvalue())
-        L += [f'![{ds}: success per variant with 95 % CIs, error CDFs, bottleneck spectra, and MDS maps of the CoMIRs]({ds}.png)', '']
+        second = next((m for m in ('ssd', 'sift') if m in grid['methods'][1:]), None)
+        for k, crit in enumerate([c for c in CRITIC_NAMES if c in set(d[d.representation == 'comir'].critic)] or [None]):
+            name = f'{ds}.png' if k == 0 else f'{ds}-{crit}.png'         # the first critic's figure keeps the dataset's name
+            fig = study_figure(out, ds, grid['methods'][0], recs, second=second, critic=crit)
+            buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=80); atomic_write(out/name, buf.getvalue())
+            L += [f'![{ds}{f", {crit} critic" if crit else ""}: success per variant with 95 % CIs, error CDFs, bottleneck spectra, '
+                  f'and MDS maps of the CoMIRs]({name})', '']
     text = '\n'.join(L)
     atomic_write(out/'report.md', text)
     return text
