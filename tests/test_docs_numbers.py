@@ -118,10 +118,10 @@ def grid_rows() -> list[str]:
     return rows
 
 
-def grid_mean_rows(name:str='uwloci-grid') -> list[str]:
-    "A grid's answer table (MSE critic): per supervision variant, success mean ± std over seeds per back-end and the bottleneck's effective rank; then the raw images."
+def grid_mean_rows(name:str='uwloci-grid', critic:str='mse') -> list[str]:
+    "A grid's answer table for one critic: per supervision variant, success mean ± std over seeds per back-end and the bottleneck's effective rank; then the raw images."
     res = pd.read_csv(ROOT/'results'/name/'results.csv')
-    comir = res[(res.representation == 'comir') & (res.critic == 'mse')]
+    comir = res[(res.representation == 'comir') & (res.critic == critic)]
     ms = lambda v: f"{v.mean():.2f} ± {v.std(ddof=0):.2f}"
     rows = []
     for v in VARIANTS:
@@ -135,10 +135,10 @@ def grid_mean_rows(name:str='uwloci-grid') -> list[str]:
     return rows
 
 
-def grid_verdict_rows(name:str='uwloci-grid') -> list[str]:
-    "A grid's paired comparisons (MSE critic): per supervised variant, each back-end's difference against none, its CI and verdict."
+def grid_verdict_rows(name:str='uwloci-grid', critic:str='mse') -> list[str]:
+    "A grid's paired comparisons for one critic: per supervised variant, each back-end's difference against none, its CI and verdict."
     c = pd.read_csv(ROOT/'results'/name/'comparisons.csv')
-    c = c[c.critic == 'mse'].set_index(['supervision', 'method'])
+    c = c[c.critic == critic].set_index(['supervision', 'method'])
     return [f"| {v} | " + ' | '.join(f"{c.difference[v, m]:+.2f} [{c.ci_low[v, m]:+.2f}, {c.ci_high[v, m]:+.2f}]: {c.verdict[v, m]}"
                                       for m in ('ssd', 'fftmi', 'mi', 'sift')) + f" | {int(c.n_seeds[v, 'ssd'])} |"
             for v in VARIANTS[1:] if v in c.index.get_level_values(0)]
@@ -164,6 +164,19 @@ def test_isl_grid_tables_match_results(page):
     assert status in ' '.join(text.split()), f"{page} must say how far the ISL grid has run: {status}"
     for row in grid_mean_rows('isl-grid') + grid_verdict_rows('isl-grid'):
         assert row in text, f"{page} does not carry this row of the ISL grid's tables, rebuilt from results/isl-grid: {row}"
+
+
+@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
+def test_l1_tables_match_results(page):
+    "The cores grid's L1 critic (shard 3/3) on the pages: how far it has run, and its tables, rebuilt from results/uwloci-grid."
+    text = page_text(page)
+    res = pd.read_csv(ROOT/'results'/'uwloci-grid'/'results.csv')
+    l1 = res[(res.representation == 'comir') & (res.critic == 'l1')]
+    complete = int((l1.groupby('seed').supervision.nunique() == len(VARIANTS)).sum())
+    status = f"(`results/uwloci-grid`, `--shard 3/3`: {l1.cell_id.nunique()} of 12 L1 cells, {complete} of 3 seeds complete"
+    assert status in ' '.join(text.split()), f"{page} must say how far the L1 cells have run: {status}"
+    for row in grid_mean_rows('uwloci-grid', 'l1') + grid_verdict_rows('uwloci-grid', 'l1'):
+        assert row in text, f"{page} does not carry this row of the L1 tables, rebuilt from results/uwloci-grid: {row}"
 
 
 def grid_prose() -> list[str]:
@@ -195,6 +208,7 @@ def test_grid_answer_prose_matches_results(page):
     "The answer's verdict and the numbers in its bullets are the grid's: 'we agree' needs every ssd comparison worse and none better."
     text = ' '.join(page_text(page).split())
     c = pd.read_csv(ROOT/'results'/'uwloci-grid'/'comparisons.csv')
+    c = c[c.critic == 'mse']                       # the answer is the MSE grid's; the other critics have their own section
     if '**Our answer: we agree with the paper.**' in text:
         assert 'better' not in set(c.verdict) and (c[c.method == 'ssd'].verdict == 'worse').all(), c[['method', 'supervision', 'verdict']]
     else: raise AssertionError(f"{page}: the answer's verdict sentence is missing or changed; update this test with it")
