@@ -6,7 +6,8 @@
 __all__ = ['CRITIC_NAMES', 'RAW_METHODS', 'STUDY_PRESETS', 'REQUIRED', 'COMPARISON_COLUMNS', 'StudyPreset', 'StudyGrid', 'Cell',
            'cells', 'shard', 'train_config', 'eval_set', 'run_cell', 'comir_correlation', 'comir_figure', 'read_rows',
            'results_file', 'read_results', 'append_rows', 'git_commit', 'run_study', 'paper_table', 'failure_lines',
-           'all_records', 'write_comparisons', 'comparison_lines', 'collapse_lines', 'study_figure', 'report']
+           'all_records', 'write_comparisons', 'comparison_lines', 'collapse_lines', 'study_figure', 'figure_lines',
+           'report']
 
 # %% ../nbs/11_study.ipynb #1d914a36
 import dataclasses, io, json, math, os, subprocess, time, warnings
@@ -465,6 +466,20 @@ def _study_figure(panels:dict, spectra, mds, ds, ncol):
         for ax in axs[1, len(mds):]: ax.axis('off')
     return fig
 
+# %% ../nbs/11_study.ipynb #28b878f0
+def figure_lines(out, ds:str, methods, recs:pd.DataFrame) -> list[str]:
+    "Write one study figure per critic of dataset `ds` (`{ds}.png` for the first, `{ds}-{critic}.png` for the rest); return their report lines."
+    second = next((m for m in ('ssd', 'sift') if m in methods[1:]), None)
+    d = recs[(recs.dataset == ds) & (recs.representation == 'comir')]
+    L = []
+    for k, crit in enumerate([c for c in CRITIC_NAMES if c in set(d.critic)] or [None]):
+        name = f'{ds}.png' if k == 0 else f'{ds}-{crit}.png'         # the first critic's figure keeps the dataset's name
+        fig = study_figure(out, ds, methods[0], recs, second=second, critic=crit)
+        buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=80); atomic_write(out/name, buf.getvalue())
+        L += [f'![{ds}{f", {crit} critic" if crit else ""}: success per variant with 95 % CIs, error CDFs, bottleneck spectra, '
+              f'and MDS maps of the CoMIRs]({name})', '']
+    return L
+
 # %% ../nbs/11_study.ipynb #eb07d145
 def report(out, title:str='corepreg study') -> str:
     "Write `report.md`, `comparisons.csv` and the figures from the files in a study folder; return the markdown."
@@ -498,13 +513,7 @@ def report(out, title:str='corepreg study') -> str:
         L += collapse_lines(d, grid['methods'])
         r = recs[recs.dataset == ds]
         L += failure_lines(r.assign(images=np.where(r.representation == 'raw', 'raw', 'CoMIRs')))
-        second = next((m for m in ('ssd', 'sift') if m in grid['methods'][1:]), None)
-        for k, crit in enumerate([c for c in CRITIC_NAMES if c in set(d[d.representation == 'comir'].critic)] or [None]):
-            name = f'{ds}.png' if k == 0 else f'{ds}-{crit}.png'         # the first critic's figure keeps the dataset's name
-            fig = study_figure(out, ds, grid['methods'][0], recs, second=second, critic=crit)
-            buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=80); atomic_write(out/name, buf.getvalue())
-            L += [f'![{ds}{f", {crit} critic" if crit else ""}: success per variant with 95 % CIs, error CDFs, bottleneck spectra, '
-                  f'and MDS maps of the CoMIRs]({name})', '']
+        L += figure_lines(out, ds, grid['methods'], recs)
     text = '\n'.join(L)
     atomic_write(out/'report.md', text)
     return text
