@@ -153,30 +153,34 @@ def test_grid_rows_match_results(page, rows):
         assert row in text, f"{page} does not carry this row of the grid's tables, rebuilt from results/uwloci-grid: {row}"
 
 
+def complete_seeds(res:pd.DataFrame, critic:str) -> int:
+    "How many seeds of a grid's critic have a cell for every supervision variant."
+    c = res[(res.representation == 'comir') & (res.critic == critic)]
+    return int((c.groupby('seed').supervision.nunique() == len(VARIANTS)).sum())
+
+
+def assert_grid_block(page:str, status:str, rows:list[str]):
+    "A grid's block on a page: it says how far the grid has run (`status`) and carries every table row rebuilt from results/."
+    text = page_text(page)
+    assert status in ' '.join(text.split()), f"{page} must say how far the grid has run: {status}"
+    for row in rows: assert row in text, f"{page} does not carry this table row, rebuilt from results/: {row}"
+
+
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
 def test_isl_grid_tables_match_results(page):
     "The ISL grid's answer and verdict tables on the pages are rebuilt from results/isl-grid, with the count of seeds it has so far."
-    text = page_text(page)
     res = pd.read_csv(ROOT/'results'/'isl-grid'/'results.csv')
-    comir = res[res.representation == 'comir']
-    complete = int((comir.groupby('seed').supervision.nunique() == len(VARIANTS)).sum())   # seeds with every variant
-    status = f"`results/isl-grid`: {res.cell_id.nunique()} of 13 cells, {complete} of 3 seeds complete"
-    assert status in ' '.join(text.split()), f"{page} must say how far the ISL grid has run: {status}"
-    for row in grid_mean_rows('isl-grid') + grid_verdict_rows('isl-grid'):
-        assert row in text, f"{page} does not carry this row of the ISL grid's tables, rebuilt from results/isl-grid: {row}"
+    status = f"`results/isl-grid`: {res.cell_id.nunique()} of 13 cells, {complete_seeds(res, 'mse')} of 3 seeds complete"
+    assert_grid_block(page, status, grid_mean_rows('isl-grid') + grid_verdict_rows('isl-grid'))
 
 
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
 def test_l1_tables_match_results(page):
     "The cores grid's L1 critic (shard 3/3) on the pages: how far it has run, and its tables, rebuilt from results/uwloci-grid."
-    text = page_text(page)
     res = pd.read_csv(ROOT/'results'/'uwloci-grid'/'results.csv')
-    l1 = res[(res.representation == 'comir') & (res.critic == 'l1')]
-    complete = int((l1.groupby('seed').supervision.nunique() == len(VARIANTS)).sum())
-    status = f"(`results/uwloci-grid`, `--shard 3/3`: {l1.cell_id.nunique()} of 12 L1 cells, {complete} of 3 seeds complete"
-    assert status in ' '.join(text.split()), f"{page} must say how far the L1 cells have run: {status}"
-    for row in grid_mean_rows('uwloci-grid', 'l1') + grid_verdict_rows('uwloci-grid', 'l1'):
-        assert row in text, f"{page} does not carry this row of the L1 tables, rebuilt from results/uwloci-grid: {row}"
+    n = res[(res.representation == 'comir') & (res.critic == 'l1')].cell_id.nunique()
+    status = f"(`results/uwloci-grid`, `--shard 3/3`: {n} of 12 L1 cells, {complete_seeds(res, 'l1')} of 3 seeds complete"
+    assert_grid_block(page, status, grid_mean_rows('uwloci-grid', 'l1') + grid_verdict_rows('uwloci-grid', 'l1'))
 
 
 def grid_prose() -> list[str]:
