@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['CRITIC_NAMES', 'RAW_METHODS', 'STUDY_PRESETS', 'REQUIRED', 'COMPARISON_COLUMNS', 'StudyPreset', 'StudyGrid', 'Cell',
-           'cells', 'shard', 'train_config', 'eval_set', 'run_cell', 'comir_correlation', 'comir_figure', 'read_rows',
-           'results_file', 'read_results', 'append_rows', 'git_commit', 'run_study', 'paper_table', 'failure_lines',
-           'all_records', 'write_comparisons', 'comparison_lines', 'collapse_lines', 'study_figure', 'figure_lines',
-           'report']
+           'cells', 'shard', 'train_config', 'eval_set', 'run_cell', 'comir_correlations', 'comir_correlation',
+           'comir_figure', 'read_rows', 'results_file', 'read_results', 'append_rows', 'git_commit', 'run_study',
+           'paper_table', 'failure_lines', 'image_lines', 'all_records', 'write_comparisons', 'comparison_lines',
+           'collapse_lines', 'study_figure', 'figure_lines', 'report']
 
 # %% ../nbs/11_study.ipynb #1d914a36
 import dataclasses, io, json, math, os, subprocess, time, warnings
@@ -207,21 +207,33 @@ def run_cell(grid:StudyGrid, cell:Cell, out, records:list, progress:bool=False) 
     return rows, pd.concat(dfs).assign(cell_id=cell.id), details
 
 # %% ../nbs/11_study.ipynb #f2f7d899
-def comir_correlation(rep:Representer, records:list) -> float:
-    "Mean Pearson r between the CoMIRs of the aligned fixed patches (A) and their modality-B counterparts, one per distinct patch."
-    seen, rs = set(), []
+def comir_correlations(rep:Representer, records:list) -> pd.DataFrame:
+    "Pearson r between the CoMIRs of each distinct aligned fixed patch (A) and its modality-B counterpart: columns `name`, `offset`, `r`."
+    seen, rows = set(), []
     for r in records:
         key = (r.name, r.meta.get('offset'))
         if key in seen or r.fixed_b is None: continue
         seen.add(key)
-        rs.append(np.corrcoef(rep.unquantised(r.fixed, 'A').ravel(), rep.unquantised(r.fixed_b, 'B').ravel())[0, 1])
-    return float(np.mean(rs)) if rs else float('nan')
+        rows.append((*key, np.corrcoef(rep.unquantised(r.fixed, 'A').ravel(), rep.unquantised(r.fixed_b, 'B').ravel())[0, 1]))
+    return pd.DataFrame(rows, columns=['name', 'offset', 'r'])
+
+# %% ../nbs/11_study.ipynb #e054ea24
+def comir_correlation(rep:Representer, records:list) -> float:
+    "Mean Pearson r between the CoMIRs of the aligned fixed patches (A) and their modality-B counterparts, one per distinct patch."
+    rs = comir_correlations(rep, records).r
+    return float(rs.mean()) if len(rs) else float('nan')
 
 # %% ../nbs/11_study.ipynb #b04fa961
-def comir_figure(rep:Representer, records:list, n:int=3):
-    "A figure of `n` held-out fixed patches: modality A, modality B, and the CoMIR of each, with their Pearson r (no pyplot: the caller's backend is left alone)."
+def comir_figure(rep:Representer, records:list, n:int=3, names:list|None=None):
+    """A figure of `n` held-out fixed patches (or of the images `names`, one patch each): modality A, modality B, and the CoMIR of
+    each, with their Pearson r (no pyplot: the caller's backend is left alone)."""
     from matplotlib.figure import Figure
-    picks = list({r.name: r for r in records if r.fixed_b is not None}.values())[:n]
+    first = {}
+    for r in records:
+        if r.fixed_b is not None: first.setdefault(r.name, r)
+    if names and (missing := [m for m in names if m not in first]):
+        raise ValueError(f"comir_figure: no evaluation image named {missing}; there are {sorted(first)}")
+    picks = [first[m] for m in names] if names else list(first.values())[:n]
     fig = Figure(figsize=(8, 2.1 * len(picks)), layout='constrained')
     axs = fig.subplots(len(picks), 4, squeeze=False)
     for row, r in zip(axs, picks):
@@ -340,6 +352,25 @@ def failure_lines(records:pd.DataFrame) -> list[str]:
     return (['**Failed registrations** (the back-end gave up; each counts as unsuccessful):', '',
              '| images | method | reason | failed | of pairs |', '| --- | --- | --- | ---: | ---: |']
             + [f"| {r.images} | `{r.method}` | {r.reason.replace('|', '/')} | {r.failed} | {r.pairs} |" for r in fc.itertuples()] + [''])
+
+# %% ../nbs/11_study.ipynb #83e93cb5
+def image_lines(recs:pd.DataFrame, methods) -> list[str]:
+    """Report lines: the success rate of each evaluation image for the plain CoMIR of each critic (mean over its seeds and the
+    image's pairs) and for the raw images, hardest image (lowest mean over the CoMIR columns) first."""
+    d = recs[(recs.representation == 'raw') | (recs.supervision == 'none')]
+    if d.empty: return []
+    d = d.assign(key=np.where(d.representation == 'raw', 'raw', d.critic), success=d.success.astype(float))
+    t = d.pivot_table(index='name', columns=['key', 'method'], values='success', aggfunc='mean')
+    cols = [(c, m) for c in CRITIC_NAMES for m in methods] + [('raw', m) for m in RAW_METHODS]
+    cols = [c for c in cols if c in t.columns]
+    comir = [c for c in cols if c[0] != 'raw'] or cols
+    t = t.loc[t[comir].mean(axis=1).sort_values(kind='stable').index, cols]
+    pairs = d.groupby(['cell_id', 'method', 'name']).size().groupby('name').max()
+    head = ['image', 'pairs'] + [f"raw `{m}`" if c == 'raw' else f"none, {c}: `{m}`" for c, m in cols]
+    return (['**Success per evaluation image** (the plain CoMIR of each critic, mean over seeds, and the raw images; hardest first):', '',
+             '| ' + ' | '.join(head) + ' |', '| --- |' + ' ---: |' * (len(head) - 1)]
+            + [f"| {name} | {pairs[name]} | " + ' | '.join('–' if pd.isna(v) else f'{v:.2f}' for v in t.loc[name]) + ' |'
+               for name in t.index] + [''])
 
 # %% ../nbs/11_study.ipynb #55cff744
 def all_records(out) -> pd.DataFrame:
@@ -513,6 +544,7 @@ def report(out, title:str='corepreg study') -> str:
         L += collapse_lines(d, grid['methods'])
         r = recs[recs.dataset == ds]
         L += failure_lines(r.assign(images=np.where(r.representation == 'raw', 'raw', 'CoMIRs')))
+        L += image_lines(r, grid['methods'])
         L += figure_lines(out, ds, grid['methods'], recs)
     text = '\n'.join(L)
     atomic_write(out/'report.md', text)

@@ -42,6 +42,9 @@ def test_study_command_writes_results_and_report(tmp_path):
     assert ('**Failed registrations**: none' in md) == (n_failed == 0)
     assert n_failed == sum(int(l.split('|')[-3]) for l in md.splitlines() if l.startswith(('| raw |', '| CoMIRs |')))
     assert (tmp_path/'synthetic.png').stat().st_size > 5000
+    per_image = {l.split('|')[1].strip(): float(l.split('|')[3]) for l in md.splitlines() if l.startswith('| synthetic-')}
+    none = recs[recs.cell_id == 'synthetic-f1-s0-none-mse'].groupby('name').success.mean()   # the plain CoMIR's success per image
+    assert per_image == pytest.approx(none.round(2).to_dict()) and len(per_image) == 1
     inv = json.loads((tmp_path/'command.json').read_text())['invocations']                # what this invocation did
     assert [(i['finished'], i['cells_finished']) for i in inv] == [(True, sorted(set(res.cell_id)))]
     # the paired comparison of pooled with none: on the same pairs, in comparisons.csv and in the report
