@@ -423,7 +423,8 @@ def collapse_lines(d:pd.DataFrame, methods, critic:str|None=None) -> list[str]:
         return [l for k in crits for l in collapse_lines(d[d.critic == k], methods, critic=k)]
     if c.supervision.nunique() < 2 or c.cell_id.nunique() < 4: return []
     L = [f'**Collapse and success**{f" ({critic} critic)" if critic else ""} across cells (Spearman ρ with a 95 % bootstrap '
-         'CI over cells; the paper\'s explanation predicts ρ > 0 with the effective rank, ρ < 0 with the collapsed share):', '']
+         'CI over cells and a permutation p; the paper\'s explanation predicts ρ > 0 with the effective rank, ρ < 0 with the '
+         'collapsed share; a verdict needs the CI on one side of 0 and p < 0.05):', '']
     for m in methods:
         cm = c[c.method == m]
         for col, sign, label in (('effective_rank_bottleneck', 1, 'effective rank'), ('collapsed_bottleneck', -1, 'collapsed share')):
@@ -431,8 +432,10 @@ def collapse_lines(d:pd.DataFrame, methods, critic:str|None=None) -> list[str]:
             s = spearman_ci(cm[col], cm.success_rate)
             if np.isnan(s['rho']): continue
             lo, hi = sign * s['ci_low'], sign * s['ci_high']            # the predicted direction made positive
-            says = 'supports it' if min(lo, hi) > 0 else 'contradicts it' if max(lo, hi) < 0 else 'does not decide'
-            L.append(f"- `{m}`, {label}: ρ = {s['rho']:+.2f} [{s['ci_low']:+.2f}, {s['ci_high']:+.2f}], {s['n']} cells: {says}")
+            sig = s['p_value'] < 0.05                                     # a verdict needs the CI and the permutation test
+            says = 'supports it' if sig and min(lo, hi) > 0 else 'contradicts it' if sig and max(lo, hi) < 0 else 'does not decide'
+            L.append(f"- `{m}`, {label}: ρ = {s['rho']:+.2f} [{s['ci_low']:+.2f}, {s['ci_high']:+.2f}], p = {s['p_value']:.2g}, "
+                     f"{s['n']} cells: {says}")
     return L + [''] if len(L) > 2 else []
 
 # %% ../nbs/11_study.ipynb #ba809a75
