@@ -185,13 +185,13 @@ def study_command(args) -> int:
         grid = grid_from_args(args)
         out = Path(args.out); commit = git_commit()   # the code that runs: taken before the run, not after it
         print(f"corepreg study: {grid.datasets}, preset {grid.preset}, critics {list(grid.critics)}, supervision {list(grid.supervision)}, "
-              f"{grid.seeds} seed(s), folds {list(grid.folds)}, methods {list(grid.methods)}; device {get_device()}; output {out}", flush=True)
+              f"{grid.seeds} seed(s), folds {list(grid.folds)}, methods {list(grid.methods)}; device {get_device()}, registering in {args.workers} process(es); output {out}", flush=True)
         before = _finished_cells(out)                   # what this invocation adds is recorded with it
         entry = lambda finished: {'command': 'corepreg ' + ' '.join(args.argv), 'grid': grid.to_dict(), 'commit': commit,
                                   'seconds': round(time.time() - t0, 1), 'started': time.strftime('%Y-%m-%dT%H:%M:%S', time.localtime(t0)),
                                   'shard': args.shard, 'device': str(get_device()), 'finished': finished,
                                   'cells_finished': sorted(_finished_cells(out) - before)}
-        try: res = run_study(grid, out, args.shard, progress=sys.stderr.isatty())
+        try: res = run_study(grid, out, args.shard, progress=sys.stderr.isatty(), workers=args.workers)
         except KeyboardInterrupt:                # an interrupted invocation is history too: a grid may span sessions
             if (out/'grid.json').exists(): record_invocation(out, entry(False))
             raise
@@ -230,6 +230,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--min-pairs', type=whole(0), help="evaluation pairs per cell at least; each image gives more patches to reach "
                    "it (default: the preset's: quick 0, i.e. one central patch per image; standard and full 100)")
     s.add_argument('--shard', type=shard_spec, help='i/n: run every n-th cell from the i-th (default: all cells)')
+    s.add_argument('--workers', type=whole(1), default=os.cpu_count() or 1,
+                   help='processes that register the pairs; the results do not depend on it (default: one per core, here %(default)s)')
     for f in ('a', 'b', 'test_a', 'test_b', 'root'):
         s.add_argument('--' + f.replace('_', '-'), help={'a': 'folder of modality-A images (--data folder)', 'b': 'folder of modality-B images (--data folder)',
                                                          'root': 'dataset root (histological, cytological)'}.get(f, 'evaluation folder (--data folder; default: the other half of --a/--b)'))

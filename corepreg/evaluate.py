@@ -8,7 +8,7 @@ __all__ = ['SUCCESS_THRESHOLD', 'VERDICTS', 'corner_error', 'success_rate', 'eva
            'plot_success', 'plot_error_cdf']
 
 # %% ../nbs/09_evaluate.ipynb #6fea757b
-import warnings
+import itertools, warnings
 from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
@@ -31,17 +31,46 @@ def success_rate(errors, width:float, threshold:float=SUCCESS_THRESHOLD) -> floa
     if e.size == 0: raise ValueError("success_rate of no registrations")
     return float(np.mean(np.nan_to_num(e, nan=np.inf) <= threshold * width))
 
+# %% ../nbs/09_evaluate.ipynb #0cdc1ee8
+def _register_pair(pair:tuple, method:str, options:dict):
+    "One registration in a worker process (top level, so that it pickles)."
+    return register(*pair, method, **options)
+
+# %% ../nbs/09_evaluate.ipynb #b3f11bb1
+_POOLS = {}
+
+def _pool(workers:int):
+    "A pool of `workers` spawned processes, started once and kept for the next `evaluate` (starting one takes seconds)."
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    if workers not in _POOLS: _POOLS[workers] = ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'))
+    return _POOLS[workers]
+
+# %% ../nbs/09_evaluate.ipynb #7ede0c02
+def _register_in_processes(pairs, method:str, options:dict, workers:int, bar) -> list:
+    """`register` over `pairs` in a pool of `workers` spawned processes, in order. An interruption (Ctrl-C, SIGTERM) cancels what
+    has not started, so that the caller stops within one registration, not after all of them."""
+    from concurrent.futures.process import BrokenProcessPool
+    from corepreg.evaluate import _register_pair as job     # the module's function: a fresh process cannot see a notebook's
+    futures = [_pool(workers).submit(job, p, method, options) for p in pairs]
+    try: return [f.result() for f in bar(futures)]
+    except BaseException as e:
+        for f in futures: f.cancel()
+        if isinstance(e, BrokenProcessPool): _POOLS.pop(workers, None)       # a worker died: the next call starts afresh
+        raise
+
 # %% ../nbs/09_evaluate.ipynb #993973a5
-def evaluate(eval_set:Sequence, method:str, represent:Callable|None=None, progress:bool=True, **options) -> pd.DataFrame:
-    "Register every record (optionally after `represent` maps both patches, e.g. to CoMIRs): one row per record."
+def evaluate(eval_set:Sequence, method:str, represent:Callable|None=None, progress:bool=True, workers:int=1, **options) -> pd.DataFrame:
+    """Register every record (optionally after `represent` maps both patches, e.g. to CoMIRs): one row per record. With
+    `workers` > 1 the registrations run in that many fresh processes: the same rows, sooner on a machine with several cores."""
     from tqdm.auto import tqdm
+    bar = lambda it: tqdm(it, total=len(eval_set), desc=f'registering ({method})', disable=not progress, leave=False)
+    pairs = ((r.fixed, r.moving) if represent is None else (represent(r.fixed, 'A'), represent(r.moving, 'B')) for r in eval_set)
+    if workers > 1 and len(eval_set) > 1: ests = _register_in_processes(pairs, method, options, min(workers, len(eval_set)), bar)
+    else: ests = [register(f, m, method, **options) for f, m in bar(pairs)]
     rows = []
-    for i, r in enumerate(tqdm(eval_set, desc=f'registering ({method})', disable=not progress, leave=False)):
-        fixed, moving = r.fixed, r.moving
-        if represent is not None: fixed, moving = represent(fixed, 'A'), represent(moving, 'B')
-        est = register(fixed, moving, method, **options)
-        err = corner_error(r.transform, est, r.fixed.shape)
-        w = r.fixed.shape[1]
+    for i, (r, est) in enumerate(zip(eval_set, ests)):
+        err, w = corner_error(r.transform, est, r.fixed.shape), r.fixed.shape[1]
         rows.append({'pair': i, 'name': r.name, 'level': r.level, 'fold': r.meta.get('fold'), 'method': method, 'width': w,
                      'error': err, 'success': (err <= SUCCESS_THRESHOLD * w) and not est.failed, 'seconds': est.seconds,
                      'failed': est.failed, 'message': est.message,

@@ -175,11 +175,13 @@ def _row(cell:Cell, method:str, df:pd.DataFrame, **extra) -> dict:
             'median_error': s['median_error'], 'register_seconds': s['median_seconds'], **extra, 'n_pairs': int(s['n'])}
 
 # %% ../nbs/11_study.ipynb #7d0fc5e6
-def run_cell(grid:StudyGrid, cell:Cell, out, records:list, progress:bool=False) -> tuple[list[dict], pd.DataFrame, dict]:
-    "Train (unless raw), represent, register with each method, evaluate: (result rows, per-pair records, cell details)."
+def run_cell(grid:StudyGrid, cell:Cell, out, records:list, progress:bool=False, workers:int=1) -> tuple[list[dict], pd.DataFrame, dict]:
+    """Train (unless raw), represent, register with each method, evaluate: (result rows, per-pair records, cell details). The
+    registrations run in `workers` processes when there are enough pairs to repay starting them (16 or more)."""
+    workers = workers if len(records) >= 16 else 1
     out = Path(out)
     if cell.raw:
-        dfs = [evaluate(records, m, progress=progress) for m in RAW_METHODS]
+        dfs = [evaluate(records, m, progress=progress, workers=workers) for m in RAW_METHODS]
         return [_row(cell, m, d, train_seconds=np.nan, effective_rank_bottleneck=np.nan, effective_rank_output=np.nan, comir_r=np.nan,
                      collapsed_bottleneck=np.nan)
                 for m, d in zip(RAW_METHODS, dfs)], pd.concat(dfs).assign(cell_id=cell.id), {}
@@ -202,7 +204,7 @@ def run_cell(grid:StudyGrid, cell:Cell, out, records:list, progress:bool=False) 
     if cell.supervision == 'none':
         buf = io.BytesIO(); comir_figure(rep, records).savefig(buf, format='png', dpi=60)
         atomic_write(out/'cells'/f'{cell.id}.png', buf.getvalue())
-    dfs = [evaluate(comirs, m, progress=progress) for m in grid.methods]
+    dfs = [evaluate(comirs, m, progress=progress, workers=workers) for m in grid.methods]
     rows = [_row(cell, m, d, train_seconds=train_seconds, **ranks) for m, d in zip(grid.methods, dfs)]
     return rows, pd.concat(dfs).assign(cell_id=cell.id), details
 
@@ -293,8 +295,8 @@ def git_commit() -> str:
     except Exception: return 'unknown'
 
 # %% ../nbs/11_study.ipynb #4ec0e63e
-def run_study(grid:StudyGrid, out, shard_spec:str|None=None, progress:bool=True, log=print) -> pd.DataFrame:
-    "Run every cell of the grid (or of one shard) that has no rows yet; return all rows of the folder."
+def run_study(grid:StudyGrid, out, shard_spec:str|None=None, progress:bool=True, log=print, workers:int=1) -> pd.DataFrame:
+    "Run every cell of the grid (or of one shard) that has no rows yet, registering in `workers` processes; return all rows of the folder."
     from tqdm.auto import tqdm
     todo_all = shard(cells(grid), shard_spec)
     sets = {k: eval_set(grid, *k) for k in dict.fromkeys((c.dataset, c.fold) for c in todo_all)}   # bad data fails here, before any file
@@ -312,7 +314,7 @@ def run_study(grid:StudyGrid, out, shard_spec:str|None=None, progress:bool=True,
         say(f"[{k}/{len(todo)}] {cell.id}: " + ('' if cell.raw else f"training {train_config(grid, cell).optim.steps} steps, then ")
             + f"registering {len(sets[key])} pairs with {', '.join(methods)} ({time.strftime('%H:%M')})")
         t0 = time.time()
-        rows, recs, details = run_cell(grid, cell, out, sets[key], progress=False)
+        rows, recs, details = run_cell(grid, cell, out, sets[key], progress=False, workers=workers)
         atomic_write(out/'records'/f'{cell.id}.csv', recs.to_csv(index=False))
         if details: save_json(out/'cells'/f'{cell.id}.json', details)
         append_rows(mine, rows)
