@@ -36,6 +36,12 @@ def _register_pair(pair:tuple, method:str, options:dict):
     "One registration in a worker process (top level, so that it pickles)."
     return register(*pair, method, **options)
 
+# %% ../nbs/09_evaluate.ipynb #48e13639
+def _one_thread():
+    "A registration process's start: one thread each for torch and SimpleITK, so that n processes share n cores instead of fighting over them."
+    import torch, SimpleITK as sitk
+    torch.set_num_threads(1); sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+
 # %% ../nbs/09_evaluate.ipynb #b3f11bb1
 _POOLS = {}
 
@@ -43,7 +49,8 @@ def _pool(workers:int):
     "A pool of `workers` spawned processes, started once and kept for the next `evaluate` (starting one takes seconds)."
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
-    if workers not in _POOLS: _POOLS[workers] = ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'))
+    from corepreg.evaluate import _one_thread              # the module's function: a fresh process cannot see a notebook's
+    if workers not in _POOLS: _POOLS[workers] = ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'), initializer=_one_thread)
     return _POOLS[workers]
 
 # %% ../nbs/09_evaluate.ipynb #7ede0c02
