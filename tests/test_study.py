@@ -45,6 +45,15 @@ def test_study_command_writes_results_and_report(tmp_path):
     per_image = {l.split('|')[1].strip(): float(l.split('|')[3]) for l in md.splitlines() if l.startswith('| synthetic-')}
     none = recs[recs.cell_id == 'synthetic-f1-s0-none-mse'].groupby('name').success.mean()   # the plain CoMIR's success per image
     assert per_image == pytest.approx(none.round(2).to_dict()) and len(per_image) == 1
+    # tools/comir_images.py on the plain CoMIR's cell: its per-patch r average to the comir_r that the study recorded
+    name = next(iter(per_image))
+    r = run([str(VENV_BIN/'python'), 'tools/comir_images.py', str(tmp_path/'runs'/'synthetic-f1-s0-none-mse'), str(tmp_path),
+             '--dataset', 'synthetic', '--names', name, '--out', str(tmp_path/'diag'/'img')])
+    assert r.returncode == 0, r.stderr
+    info = json.loads((tmp_path/'diag'/'img.json').read_text())
+    mean_r = sum(p['r'] for p in info['r_per_patch']) / len(info['r_per_patch'])
+    assert mean_r == pytest.approx(res[res.cell_id == 'synthetic-f1-s0-none-mse'].comir_r.iloc[0], abs=1e-3)
+    assert list(info['r_per_image']) == [name] and (tmp_path/'diag'/'img.png').stat().st_size > 5000
     inv = json.loads((tmp_path/'command.json').read_text())['invocations']                # what this invocation did
     assert [(i['finished'], i['cells_finished']) for i in inv] == [(True, sorted(set(res.cell_id)))]
     # the paired comparison of pooled with none: on the same pairs, in comparisons.csv and in the report
