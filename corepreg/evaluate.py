@@ -42,29 +42,17 @@ def _one_thread():
     import torch, SimpleITK as sitk
     torch.set_num_threads(1); sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
 
-# %% ../nbs/09_evaluate.ipynb #b3f11bb1
-_POOLS = {}
-
-def _pool(workers:int):
-    "A pool of `workers` spawned processes, started once and kept for the next `evaluate` (starting one takes seconds)."
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-    from corepreg.evaluate import _one_thread              # the module's function: a fresh process cannot see a notebook's
-    if workers not in _POOLS: _POOLS[workers] = ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'), initializer=_one_thread)
-    return _POOLS[workers]
-
 # %% ../nbs/09_evaluate.ipynb #7ede0c02
 def _register_in_processes(pairs, method:str, options:dict, workers:int, bar) -> list:
-    """`register` over `pairs` in a pool of `workers` spawned processes, in order. An interruption (Ctrl-C, SIGTERM) cancels what
-    has not started, so that the caller stops within one registration, not after all of them."""
-    from concurrent.futures.process import BrokenProcessPool
-    from corepreg.evaluate import _register_pair as job     # the module's function: a fresh process cannot see a notebook's
-    futures = [_pool(workers).submit(job, p, method, options) for p in pairs]
-    try: return [f.result() for f in bar(futures)]
-    except BaseException as e:
-        for f in futures: f.cancel()
-        if isinstance(e, BrokenProcessPool): _POOLS.pop(workers, None)       # a worker died: the next call starts afresh
-        raise
+    """`register` over `pairs` in `workers` spawned processes (one thread each), in order. The processes end with the call, so
+    nothing is left running; an interruption (Ctrl-C, SIGTERM) cancels what has not started, so the caller stops within
+    one registration, not after all of them."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    from corepreg.evaluate import _one_thread, _register_pair as job   # the module's functions: a fresh process cannot see a notebook's
+    ex = ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'), initializer=_one_thread)
+    try: return [f.result() for f in bar([ex.submit(job, p, method, options) for p in pairs])]
+    finally: ex.shutdown(wait=True, cancel_futures=True)
 
 # %% ../nbs/09_evaluate.ipynb #993973a5
 def evaluate(eval_set:Sequence, method:str, represent:Callable|None=None, progress:bool=True, workers:int=1, **options) -> pd.DataFrame:
