@@ -183,6 +183,34 @@ def test_l1_tables_match_results(page):
     assert_grid_block(page, status, grid_mean_rows('uwloci-grid', 'l1') + grid_verdict_rows('uwloci-grid', 'l1'))
 
 
+
+def l1_prose() -> list[str]:
+    "The numbers of the answer's L1 bullet, rebuilt from results/uwloci-grid; the claims it makes (best everywhere, one significant) asserted."
+    d = ROOT/'results'/'uwloci-grid'
+    res, cmp = pd.read_csv(d/'results.csv'), pd.read_csv(d/'comparisons.csv')
+    c = cmp[cmp.critic == 'l1']
+    comir = res[(res.representation == 'comir') & (res.critic == 'l1')]
+    assert set(comir.groupby(['method', 'supervision']).success_rate.mean().unstack().idxmax(axis=1)) == {'none'}, 'L1: the plain CoMIR is no longer best everywhere'
+    assert (c.difference < 0).all() and (c.verdict == 'worse').sum() == 1, c[['method', 'supervision', 'difference', 'verdict']]
+    w = c[c.verdict == 'worse'].iloc[0]
+    rank = comir.drop_duplicates('cell_id').groupby('supervision').effective_rank_bottleneck.mean()
+    from corepreg.evaluate import spearman_ci
+    s = spearman_ci(comir[comir.method == 'ssd'].effective_rank_bottleneck, comir[comir.method == 'ssd'].success_rate)
+    assert s['rho'] < 0 and rank['pooled'] >= rank['none'] and rank['projected'] >= rank['none'], (s, rank)   # 'the wrong way', 'as wide or wider'
+    m = lambda v: f"{v:+.2f}".replace('-', '−')
+    return [f"all {len(c)} differences against it are negative, but only one is significant, `{w.supervision}` with `{w.method}` "
+            f"({m(w.difference)} [{m(w.ci_low)}, {m(w.ci_high)}])",
+            f"({rank['pooled']:.1f} and {rank['projected']:.1f} against {rank['none']:.1f})",
+            f"across the {comir.cell_id.nunique()} cells the rank correlates with `ssd` success the wrong way (ρ {m(s['rho'])} [{m(s['ci_low'])}, {m(s['ci_high'])}])"]
+
+
+@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
+def test_l1_prose_matches_results(page):
+    "The answer's L1 bullet quotes the grid's L1 cells."
+    text = ' '.join(page_text(page).split())
+    for phrase in l1_prose():
+        assert phrase in text, f"{page} does not quote this number of the L1 critic's cells, rebuilt from results/uwloci-grid: {phrase}"
+
 def grid_prose() -> list[str]:
     "The numbers the answer's bullets quote, rebuilt from results/uwloci-grid (whitespace-normalised phrases)."
     d = ROOT/'results'/'uwloci-grid'
