@@ -35,7 +35,7 @@ def key_rows() -> list[str]:
     return rows
 
 
-@pytest.mark.parametrize('folder', ['quick', 'uwloci', 'uwloci-standard', 'uwloci-grid', 'isl-grid', 'isl-standard-f2'])
+@pytest.mark.parametrize('folder', ['quick', 'uwloci', 'uwloci-standard', 'uwloci-grid', 'uwloci-f2', 'isl-grid', 'isl-standard-f2'])
 def test_results_name_their_command_and_a_clean_commit(folder):
     cmd = json.loads((ROOT/'results'/folder/'command.json').read_text())
     assert cmd['command'].startswith('corepreg study') and '--out ' in cmd['command'], cmd['command']
@@ -106,15 +106,18 @@ def test_verdict_table_matches_comparisons(page):
 
 
 def grid_rows() -> list[str]:
-    "The statistics grid's plain CoMIR (MSE critic), one row per finished seed, then the raw-image baselines of the same pairs."
-    res = pd.read_csv(ROOT/'results'/'uwloci-grid'/'results.csv')
+    """The plain CoMIR (MSE critic) of the statistics grid (fold 1) and of its swapped fold (results/uwloci-f2), one row per seed,
+    each fold followed by the raw-image baselines of the same pairs."""
     rows = []
-    for seed, d in res[(res.supervision == 'none') & (res.critic == 'mse')].groupby('seed'):
-        c = d.set_index('method')
-        cells = [f"{c.success_rate[m]:.2f}" for m in ('ssd', 'sift', 'fftmi', 'mi')] + [f"{c.comir_r.iloc[0]:.2f}"]
-        rows.append(f"| plain CoMIR, seed {int(seed)} | {int(c.n_pairs.iloc[0])} | " + ' | '.join(cells) + ' |')
-    r = res[res.representation == 'raw'].set_index('method')
-    if len(r): rows.append(f"| raw images | {int(r.n_pairs.iloc[0])} | – | – | {r.success_rate['fftmi']:.2f} | {r.success_rate['mi']:.2f} | – |")
+    for name in ('uwloci-grid', 'uwloci-f2'):
+        res = pd.read_csv(ROOT/'results'/name/'results.csv')
+        fold = int(res.fold.iloc[0]); assert (res.fold == fold).all(), name
+        for seed, d in res[(res.supervision == 'none') & (res.critic == 'mse')].groupby('seed'):
+            c = d.set_index('method')
+            cells = [f"{c.success_rate[m]:.2f}" for m in ('ssd', 'sift', 'fftmi', 'mi')] + [f"{c.comir_r.iloc[0]:.2f}"]
+            rows.append(f"| plain CoMIR, seed {int(seed)} (`results/{name}`) | {fold} | {int(c.n_pairs.iloc[0])} | " + ' | '.join(cells) + ' |')
+        r = res[res.representation == 'raw'].set_index('method')
+        rows.append(f"| raw images | {fold} | {int(r.n_pairs.iloc[0])} | – | – | {r.success_rate['fftmi']:.2f} | {r.success_rate['mi']:.2f} | – |")
     return rows
 
 
@@ -235,15 +238,48 @@ def grid_prose() -> list[str]:
             f"({span(none.fftmi)} against {raw['fftmi']:.2f})", f"correlate at r = {span(r)}", hard_cores_phrase()]
 
 
-def hard_cores_phrase() -> str:
-    "Where the plain CoMIR's ssd misses lie: the two hardest held-out cores and the mean of the others, from the grid's records."
+def hard_cores_phrase(name:str='uwloci-grid') -> str:
+    "Where the plain CoMIR's ssd misses lie: the two hardest held-out cores and the mean of the others, from a study's records."
     from corepreg.study import all_records
-    recs = all_records(ROOT/'results'/'uwloci-grid')
+    recs = all_records(ROOT/'results'/name)
     per = recs[(recs.supervision == 'none') & (recs.critic == 'mse') & (recs.method == 'ssd')].groupby('name').success.mean().sort_values(kind='stable')
     (a, b), rest = per.index[:2], per.iloc[2:]
     return (f"Two of the {len(per)} held-out cores carry most of the misses (`ssd` {per[a]:.2f} on {a}, {per[b]:.2f} on {b}, "
             f"{rest.mean():.2f} on average on the other {len(rest)}")
 
+
+
+def swapped_fold_prose() -> list[str]:
+    "The numbers the pages quote about the swapped fold (results/uwloci-f2) beside the grid's fold 1, rebuilt from both folders."
+    from corepreg.study import all_records
+    ssd, fftmi, r, raw = {}, {}, {}, {}
+    for fold, name in ((1, 'uwloci-grid'), (2, 'uwloci-f2')):
+        res = pd.read_csv(ROOT/'results'/name/'results.csv')
+        none = res[(res.supervision == 'none') & (res.critic == 'mse')]
+        ssd[fold], fftmi[fold] = none[none.method == 'ssd'].success_rate, none[none.method == 'fftmi'].success_rate
+        r[fold], raw[fold] = none.drop_duplicates('cell_id').comir_r, res[res.representation == 'raw'].set_index('method').success_rate
+    span = lambda v: f"{v.min():.2f}–{v.max():.2f}"
+    n_aim = sum(int((v >= 0.9 - 1e-9).sum()) for v in ssd.values())
+    recs = all_records(ROOT/'results'/'uwloci-f2')
+    per = recs[(recs.supervision == 'none') & (recs.method == 'ssd')].groupby('name').success.mean().sort_values(kind='stable')
+    worst = per.index[0]
+    raw_worst = recs[(recs.representation == 'raw') & (recs.name == worst)].groupby('method').success.mean()
+    assert max(fftmi[1]) < raw[1]['fftmi'] and max(fftmi[2]) < raw[2]['fftmi'], 'fftmi on the CoMIRs no longer stays below raw fftmi'
+    words = {1: 'one', 2: 'two', 3: 'three', 4: 'four', 5: 'five', 6: 'six'}
+    return [f"`ssd` on the CoMIRs registers {span(ssd[1])} of the pairs in fold 1 and {span(ssd[2])} in fold 2 "
+            f"(means {ssd[1].mean():.2f} and {ssd[2].mean():.2f}): {words[n_aim]} of the six networks reach the 0.90 aim",
+            hard_cores_phrase('uwloci-f2').replace('Two of the', 'two of the'),
+            f"and {worst} defeats the raw images as well (raw `fftmi` {raw_worst['fftmi']:.2f}, raw `mi` {raw_worst['mi']:.2f})",
+            f"({span(fftmi[1])} against {raw[1]['fftmi']:.2f}; {span(fftmi[2])} against {raw[2]['fftmi']:.2f})",
+            f"r = {span(r[1])} (fold 2: {span(r[2])})", f"(the aim is 0.90; {span(ssd[2])} in the swapped fold, `results/uwloci-f2`)"]
+
+
+@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
+def test_swapped_fold_prose_matches_results(page):
+    "The pages' sentences on the swapped fold quote results/uwloci-f2 and results/uwloci-grid."
+    text = ' '.join(page_text(page).split())
+    for phrase in swapped_fold_prose():
+        assert phrase in text, f"{page} does not quote this number of the swapped fold, rebuilt from results/: {phrase}"
 
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
 def test_grid_answer_prose_matches_results(page):
