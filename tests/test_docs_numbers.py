@@ -230,12 +230,15 @@ def grid_prose() -> list[str]:
     m = lambda v: f"{v:+.2f}".replace('-', '−')
     span = lambda v: f"{v.min():.2f}–{v.max():.2f}"
     assert c.difference[('ssd', 'pooled')].round(2) == c.difference[('ssd', 'projected')].round(2)   # the bullet names them together
+    worst_p = f"{c.p_holm[c.verdict == 'worse'].max():.0e}".replace('e-0', 'e-')
     return [f"{-c.difference[('ssd', 'pooled')]:.2f} fewer with `pooled` and `projected`, {-c.difference[('ssd', 'dense')]:.2f} with `dense`",
             f"the largest in favour of a variant is {c.difference.max():+.2f}",
             f"({sup.min():.1f}–{sup.max():.1f} of 8 channels, against {rank['none']:.1f} without supervision)",
             f"Across the {comir.cell_id.nunique()} cells", f"Spearman ρ with `ssd` {m(s['rho'])} [{m(s['ci_low'])}, {m(s['ci_high'])}]",
             f"the plain CoMIRs register {span(none.ssd)} of the held-out pairs with `ssd`",
-            f"({span(none.fftmi)} against {raw['fftmi']:.2f})", f"correlate at r = {span(r)}", hard_cores_phrase()]
+            f"({span(none.fftmi)} against {raw['fftmi']:.2f})", f"correlate at r = {span(r)}", hard_cores_phrase(),
+            f"Holm's correction over all of the grid's comparisons, every critic's included (`comparisons.csv`; the largest corrected p of a "
+            f"\"worse\" below is {worst_p})"]
 
 
 def hard_cores_phrase(name:str='uwloci-grid') -> str:
