@@ -21,6 +21,25 @@ def page_text(page:str) -> str:
     return '\n'.join(''.join(c['source']) for c in json.loads(text)['cells']) if page.endswith('.ipynb') else text
 
 
+def assert_quotes(page:str, phrases:list[str], source:str):
+    "Every phrase (rebuilt from `source` in results/) appears in the page, whitespace-normalised."
+    text = ' '.join(page_text(page).split())
+    for phrase in phrases:
+        assert phrase in text, f"{page} does not quote this number, rebuilt from results/{source}: {phrase}"
+
+
+def signed(v) -> str: return f"{v:+.2f}".replace('-', '−')       # as the pages print it, with a typographic minus
+def span(v) -> str: return f"{v.min():.2f}–{v.max():.2f}"
+def with_ci(v, lo, hi) -> str: return f"{signed(v)} [{signed(lo)}, {signed(hi)}]"
+
+
+def rank_rho(comir:pd.DataFrame, method:str) -> dict:
+    "Spearman ρ (with CI and p) across a grid's cells between the bottleneck's effective rank and `method`'s success."
+    from corepreg.evaluate import spearman_ci
+    d = comir[comir.method == method]
+    return spearman_ci(d.effective_rank_bottleneck, d.success_rate)
+
+
 def key_rows() -> list[str]:
     "One markdown row per dataset: fftmi success of the MSE-critic CoMIRs per variant, then the raw baselines."
     rows = []
@@ -197,22 +216,18 @@ def l1_prose() -> list[str]:
     assert (c.difference < 0).all() and (c.verdict == 'worse').sum() == 1, c[['method', 'supervision', 'difference', 'verdict']]
     w = c[c.verdict == 'worse'].iloc[0]
     rank = comir.drop_duplicates('cell_id').groupby('supervision').effective_rank_bottleneck.mean()
-    from corepreg.evaluate import spearman_ci
-    s = spearman_ci(comir[comir.method == 'ssd'].effective_rank_bottleneck, comir[comir.method == 'ssd'].success_rate)
+    s = rank_rho(comir, 'ssd')
     assert s['rho'] < 0 and rank['pooled'] >= rank['none'] and rank['projected'] >= rank['none'], (s, rank)   # 'the wrong way', 'as wide or wider'
-    m = lambda v: f"{v:+.2f}".replace('-', '−')
     return [f"all {len(c)} differences against it are negative, but only one is significant, `{w.supervision}` with `{w.method}` "
-            f"({m(w.difference)} [{m(w.ci_low)}, {m(w.ci_high)}])",
+            f"({with_ci(w.difference, w.ci_low, w.ci_high)})",
             f"({rank['pooled']:.1f} and {rank['projected']:.1f} against {rank['none']:.1f})",
-            f"across the {comir.cell_id.nunique()} cells the rank correlates with `ssd` success the wrong way (ρ {m(s['rho'])} [{m(s['ci_low'])}, {m(s['ci_high'])}])"]
+            f"across the {comir.cell_id.nunique()} cells the rank correlates with `ssd` success the wrong way (ρ {with_ci(s['rho'], s['ci_low'], s['ci_high'])})"]
 
 
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
 def test_l1_prose_matches_results(page):
     "The answer's L1 bullet quotes the grid's L1 cells."
-    text = ' '.join(page_text(page).split())
-    for phrase in l1_prose():
-        assert phrase in text, f"{page} does not quote this number of the L1 critic's cells, rebuilt from results/uwloci-grid: {phrase}"
+    assert_quotes(page, l1_prose(), 'uwloci-grid')
 
 def grid_prose() -> list[str]:
     "The numbers the answer's bullets quote, rebuilt from results/uwloci-grid (whitespace-normalised phrases)."
@@ -225,16 +240,13 @@ def grid_prose() -> list[str]:
     none = comir[comir.supervision == 'none'].pivot_table(index='seed', columns='method', values='success_rate')
     r = comir[comir.supervision == 'none'].drop_duplicates('cell_id').comir_r
     raw = res[res.representation == 'raw'].set_index('method').success_rate
-    from corepreg.evaluate import spearman_ci
-    s = spearman_ci(comir[comir.method == 'ssd'].effective_rank_bottleneck, comir[comir.method == 'ssd'].success_rate)
-    m = lambda v: f"{v:+.2f}".replace('-', '−')
-    span = lambda v: f"{v.min():.2f}–{v.max():.2f}"
+    s = rank_rho(comir, 'ssd')
     assert c.difference[('ssd', 'pooled')].round(2) == c.difference[('ssd', 'projected')].round(2)   # the bullet names them together
     worst_p = f"{c.p_holm[c.verdict == 'worse'].max():.0e}".replace('e-0', 'e-')
     return [f"{-c.difference[('ssd', 'pooled')]:.2f} fewer with `pooled` and `projected`, {-c.difference[('ssd', 'dense')]:.2f} with `dense`",
             f"the largest in favour of a variant is {c.difference.max():+.2f}",
             f"({sup.min():.1f}–{sup.max():.1f} of 8 channels, against {rank['none']:.1f} without supervision)",
-            f"Across the {comir.cell_id.nunique()} cells", f"Spearman ρ with `ssd` {m(s['rho'])} [{m(s['ci_low'])}, {m(s['ci_high'])}]",
+            f"Across the {comir.cell_id.nunique()} cells", f"Spearman ρ with `ssd` {with_ci(s['rho'], s['ci_low'], s['ci_high'])}",
             f"the plain CoMIRs register {span(none.ssd)} of the held-out pairs with `ssd`",
             f"({span(none.fftmi)} against {raw['fftmi']:.2f})", f"correlate at r = {span(r)}", hard_cores_phrase(),
             f"Holm's correction over all of the grid's comparisons, every critic's included (`comparisons.csv`; the largest corrected p of a "
@@ -261,7 +273,6 @@ def swapped_fold_prose() -> list[str]:
         none = res[(res.supervision == 'none') & (res.critic == 'mse')]
         ssd[fold], fftmi[fold] = none[none.method == 'ssd'].success_rate, none[none.method == 'fftmi'].success_rate
         r[fold], raw[fold] = none.drop_duplicates('cell_id').comir_r, res[res.representation == 'raw'].set_index('method').success_rate
-    span = lambda v: f"{v.min():.2f}–{v.max():.2f}"
     n_aim = sum(int((v >= 0.9 - 1e-9).sum()) for v in ssd.values())
     hits = {round(x * 120) for v in ssd.values() for x in v if x >= 0.9 - 1e-9}; assert n_aim == 2 and len(hits) == 1, hits   # 'both exactly'
     at_aim = hits.pop()
@@ -283,9 +294,7 @@ def swapped_fold_prose() -> list[str]:
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
 def test_swapped_fold_prose_matches_results(page):
     "The pages' sentences on the swapped fold quote results/uwloci-f2 and results/uwloci-grid."
-    text = ' '.join(page_text(page).split())
-    for phrase in swapped_fold_prose():
-        assert phrase in text, f"{page} does not quote this number of the swapped fold, rebuilt from results/: {phrase}"
+    assert_quotes(page, swapped_fold_prose(), 'uwloci-f2 and uwloci-grid')
 
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
 def test_grid_answer_prose_matches_results(page):
@@ -296,8 +305,7 @@ def test_grid_answer_prose_matches_results(page):
     if '**Our answer: we agree with the paper.**' in text:
         assert 'better' not in set(c.verdict) and (c[c.method == 'ssd'].verdict == 'worse').all(), c[['method', 'supervision', 'verdict']]
     else: raise AssertionError(f"{page}: the answer's verdict sentence is missing or changed; update this test with it")
-    for phrase in grid_prose():
-        assert phrase in text, f"{page} does not quote this number of the grid's answer, rebuilt from results/uwloci-grid: {phrase}"
+    assert_quotes(page, grid_prose(), 'uwloci-grid')
 
 
 def isl_prose() -> list[str]:
@@ -308,23 +316,21 @@ def isl_prose() -> list[str]:
     mean = comir.groupby(['supervision', 'method']).success_rate.mean()
     rank = comir.drop_duplicates('cell_id').groupby('supervision').effective_rank_bottleneck.mean()
     raw = res[res.representation == 'raw'].set_index('method').success_rate
-    from corepreg.evaluate import spearman_ci
-    s = spearman_ci(comir[comir.method == 'ssd'].effective_rank_bottleneck, comir[comir.method == 'ssd'].success_rate)
-    m = lambda v: f"{v:+.2f}".replace('-', '−')
+    s = rank_rho(comir, 'ssd')
     worst = cmp.loc[cmp.difference.idxmin()]
-    t = spearman_ci(comir[comir.method == 'sift'].effective_rank_bottleneck, comir[comir.method == 'sift'].success_rate)
+    t = rank_rho(comir, 'sift')
     mi = comir[comir.method == 'mi'].pivot_table(index='seed', columns='supervision', values='success_rate')
     gap = mi[['pooled', 'projected', 'dense']].sub(mi['none'], axis=0)
     assert (gap.loc[[0, 2]] < 0).all().all()   # the sentence says seeds 0 and 2 have every variant below none
     return [f"(`ssd` {mean['none', 'ssd']:.2f} and `mi` {mean['none', 'mi']:.2f} on its CoMIRs against {raw['fftmi']:.2f} with raw `fftmi`)",
-            f"the largest deficit {m(worst.difference)} (`{worst.supervision}` with `{worst.method}`)",
+            f"the largest deficit {signed(worst.difference)} (`{worst.supervision}` with `{worst.method}`)",
             f"(effective rank {rank.drop('none').min():.1f}–{rank.drop('none').max():.1f} against {rank['none']:.1f})",
-            f"Spearman ρ with `ssd` {m(s['rho'])} [{m(s['ci_low'])}, {m(s['ci_high'])}] over {comir.cell_id.nunique()} cells",
-            f"with `sift` it does, {m(t['rho'])} [{m(t['ci_low'])}, {m(t['ci_high'])}]",
+            f"Spearman ρ with `ssd` {with_ci(s['rho'], s['ci_low'], s['ci_high'])} over {comir.cell_id.nunique()} cells",
+            f"with `sift` it does, {with_ci(t['rho'], t['ci_low'], t['ci_high'])}",
             f"rest on {int(cmp.n_seeds.min())} × {int(cmp.n_pairs.min() // cmp.n_seeds.min())} pairs",
             f"rejects equality for {int((cmp.p_holm < 0.05).sum())} of the {len(cmp)} comparisons after Holm's correction",
             f"seeds 0 and 2 have every variant {-gap.loc[[0, 2]].max().max():.2f}–{-gap.loc[[0, 2]].min().min():.2f} below `none`",
-            f"seed 1 has them level ({m(gap.loc[1].min())} to {m(gap.loc[1].max())})"]
+            f"seed 1 has them level ({signed(gap.loc[1].min())} to {signed(gap.loc[1].max())})"]
 
 
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
@@ -338,5 +344,4 @@ def test_isl_prose_matches_results(page):
               '**inconclusive, leaning the paper\'s way**': (cmp.difference < 0).all() and (cmp.verdict != 'better').all()}
     for claim, holds in claims.items():
         assert claim in text and holds, f"{page}: the ISL claim '{claim}' is missing or no longer true of results/isl-grid"
-    for phrase in isl_prose():
-        assert phrase in text, f"{page} does not quote this number of the ISL grid, rebuilt from results/isl-grid: {phrase}"
+    assert_quotes(page, isl_prose(), 'isl-grid')
