@@ -196,13 +196,14 @@ def test_isl_grid_tables_match_results(page):
     assert_grid_block(page, status, grid_mean_rows('isl-grid') + grid_verdict_rows('isl-grid'))
 
 
+@pytest.mark.parametrize('critic, shard, label', [('l1', '3/3', 'L1'), ('cosine', '1/3', 'cosine')])
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
-def test_l1_tables_match_results(page):
-    "The cores grid's L1 critic (shard 3/3) on the pages: how far it has run, and its tables, rebuilt from results/uwloci-grid."
+def test_critic_tables_match_results(page, critic, shard, label):
+    "The cores grid's L1 and cosine critics (their shards) on the pages: how far each has run, and its tables, rebuilt from results/uwloci-grid."
     res = pd.read_csv(ROOT/'results'/'uwloci-grid'/'results.csv')
-    n = res[(res.representation == 'comir') & (res.critic == 'l1')].cell_id.nunique()
-    status = f"(`results/uwloci-grid`, `--shard 3/3`: {n} of 12 L1 cells, {complete_seeds(res, 'l1')} of 3 seeds complete"
-    assert_grid_block(page, status, grid_mean_rows('uwloci-grid', 'l1') + grid_verdict_rows('uwloci-grid', 'l1'))
+    n = res[(res.representation == 'comir') & (res.critic == critic)].cell_id.nunique()
+    status = f"(`results/uwloci-grid`, `--shard {shard}`: {n} of 12 {label} cells, {complete_seeds(res, critic)} of 3 seeds complete"
+    assert_grid_block(page, status, grid_mean_rows('uwloci-grid', critic) + grid_verdict_rows('uwloci-grid', critic))
 
 
 
