@@ -7,7 +7,7 @@ __all__ = ['CRITIC_NAMES', 'RAW_METHODS', 'STUDY_PRESETS', 'REQUIRED', 'COMPARIS
            'cells', 'shard', 'train_config', 'eval_set', 'run_cell', 'comir_correlations', 'comir_correlation',
            'comir_figure', 'read_rows', 'results_file', 'read_results', 'append_rows', 'git_commit', 'run_study',
            'paper_table', 'failure_lines', 'image_lines', 'all_records', 'write_comparisons', 'comparison_lines',
-           'collapse_lines', 'study_figure', 'figure_lines', 'report']
+           'paper_agreement', 'agreement_lines', 'collapse_lines', 'study_figure', 'figure_lines', 'report']
 
 # %% ../nbs/11_study.ipynb #1d914a36
 import dataclasses, io, json, math, os, subprocess, time, warnings
@@ -415,6 +415,30 @@ def comparison_lines(cmp:pd.DataFrame) -> list[str]:
                  f"{r.n_pairs // max(r.n_seeds, 1)} × {r.n_seeds} | {r.verdict} |")
     return L + ['']
 
+# %% ../nbs/11_study.ipynb #c38a5d13
+def paper_agreement(cmp:pd.DataFrame, primary:str='ssd') -> str:
+    "Does one dataset × critic agree with the paper's finding (the plain CoMIR registers best)? `cmp`: its rows of `comparisons.csv`."
+    n = cmp.verdict.value_counts()
+    if n.get('better', 0): return 'no'
+    if n.get('worse', 0): return 'yes'
+    p = cmp[cmp.method == primary]
+    if len(p) and (p.success_baseline > p.success_variant).all() and (cmp.difference < 0).mean() > 0.5: return 'in direction only'
+    return 'inconclusive'
+
+# %% ../nbs/11_study.ipynb #70005919
+def agreement_lines(cmp:pd.DataFrame, seeds:int, primary:str='ssd') -> list[str]:
+    "Report lines: the paper's finding against one dataset's comparisons, per critic (`paper_agreement`); `so far` while seeds are missing."
+    if cmp.empty: return []
+    prim = primary if primary in set(cmp.method) else cmp.method.iloc[0]
+    L = ["**The paper's finding against these runs**: the paper found that the plain CoMIR registers best. Per critic, the "
+         f"verdicts of the comparisons below and whether they agree (`paper_agreement`, primary back-end `{prim}`):", '',
+         '| critic | seeds compared | worse / no detectable difference / better | agrees with the paper |', '| --- | --- | --- | --- |']
+    for crit in [k for k in CRITIC_NAMES if k in set(cmp.critic)]:   # the critics in their chapter's order
+        c = cmp[cmp.critic == crit]; n, k = c.verdict.value_counts(), int(c.n_seeds.min())
+        L.append(f"| {crit} | {k} | {n.get('worse', 0)} / {n.get('no detectable difference', 0)} / {n.get('better', 0)} | "
+                 f"{paper_agreement(c, prim)}{'' if k >= seeds else f' so far ({k} of {seeds} seeds)'} |")
+    return L + ['']
+
 # %% ../nbs/11_study.ipynb #a57daa6e
 def collapse_lines(d:pd.DataFrame, methods, critic:str|None=None) -> list[str]:
     """Report lines: does collapse go with failure across the CoMIR cells of one dataset? The paper's explanation predicts
@@ -545,6 +569,7 @@ def report(out, title:str='corepreg study') -> str:
             L += ['**Effective rank** (mean over cells): ' + '; '.join(
                 f"{s}: bottleneck {c.loc[s, 'effective_rank_bottleneck']:.1f}, CoMIR {c.loc[s, 'effective_rank_output']:.1f}"
                 for s in SUPERVISION if s in c.index), '']
+        L += agreement_lines(cmp[cmp.dataset == ds], grid['seeds'])
         L += comparison_lines(cmp[cmp.dataset == ds].reset_index(drop=True))
         L += collapse_lines(d, grid['methods'])
         r = recs[recs.dataset == ds]

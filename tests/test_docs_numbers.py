@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 from conftest import ROOT
+from corepreg.study import paper_agreement
 
 # (label, results folder, dataset) in the order the key table lists them
 ROWS = [('SHG / bright-field cores (`results/uwloci`)', 'uwloci', 'folder'),
@@ -352,18 +353,6 @@ GLANCE = [('uwloci-grid', 'SHG / bright-field cores', 'mse', 'MSE'), ('uwloci-gr
           ('uwloci-grid', 'SHG / bright-field cores', 'cosine', 'cosine'), ('isl-grid', 'ISL phase / confocal tiles', 'mse', 'MSE')]
 
 
-def agreement(cmp:pd.DataFrame, ssd:pd.Series, complete:int) -> str:
-    """Whether a dataset × critic agrees with the paper: `yes` where some variant is significantly worse than `none` and
-    none better; `no` where one is better; `in direction only` where nothing is significant but `none` registers best
-    with `ssd` and most differences are negative; else `inconclusive`. `so far` while seeds are missing."""
-    n = cmp.verdict.value_counts()
-    if n.get('better', 0): word = 'no'
-    elif n.get('worse', 0): word = 'yes'
-    elif ssd.idxmax() == 'none' and (cmp.difference < 0).mean() > 0.5: word = 'in direction only'
-    else: word = 'inconclusive'
-    return word + ('' if complete == 3 else f' so far ({complete} of 3 seeds)')
-
-
 def glance_rows() -> list[str]:
     "One row per dataset × critic of the statistics grids: the plain CoMIR's and the best variant's `ssd`, the verdict counts, and the agreement."
     rows = []
@@ -375,21 +364,10 @@ def glance_rows() -> list[str]:
         ssd = comir[comir.method == 'ssd'].groupby('supervision').success_rate.mean()
         n = c.verdict.value_counts(); k = complete_seeds(res, critic)
         counts = f"{n.get('worse', 0)} / {n.get('no detectable difference', 0)} / {n.get('better', 0)}"
+        agrees = paper_agreement(c) + ('' if k == 3 else f' so far ({k} of 3 seeds)')   # the rule, stated and tested in 11_study
         rows.append(f"| {label} | {clabel} | {comir.seed.nunique()} | {ssd['none']:.2f} | {ssd.drop('none').max():.2f} "
-                    f"({ssd.drop('none').idxmax()}) | {counts} | {agreement(c, ssd, k)} |")
+                    f"({ssd.drop('none').idxmax()}) | {counts} | {agrees} |")
     return rows
-
-
-def test_agreement_rule():
-    "The agreement rule on hand-made verdicts: each outcome reachable, and `so far` while seeds are missing."
-    ssd = pd.Series({'none': 0.9, 'pooled': 0.8})
-    v = lambda *verdicts, d=-0.1: pd.DataFrame({'verdict': list(verdicts), 'difference': [d] * len(verdicts)})
-    assert agreement(v('worse', 'no detectable difference'), ssd, 3) == 'yes'
-    assert agreement(v('worse', 'better'), ssd, 3) == 'no'
-    assert agreement(v('no detectable difference'), ssd, 3) == 'in direction only'
-    assert agreement(v('no detectable difference', d=0.1), ssd, 3) == 'inconclusive'
-    assert agreement(v('no detectable difference'), ssd[::-1].rename({'none': 'pooled', 'pooled': 'none'}), 3) == 'inconclusive'
-    assert agreement(v('worse'), ssd, 1) == 'yes so far (1 of 3 seeds)'
 
 
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
