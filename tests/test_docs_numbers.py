@@ -375,3 +375,31 @@ def test_glance_table_matches_results(page):
     "The at-a-glance table (every dataset × critic of the statistics grids) is rebuilt from results/."
     text = page_text(page)
     for row in glance_rows(): assert row in text, f"{page} does not carry this row of the at-a-glance table, rebuilt from results/: {row}"
+
+
+def cosine_prose() -> list[str]:
+    "The numbers of the answer's cosine bullet, rebuilt from results/uwloci-grid; its claims (best with ssd, which comparisons are significant) asserted."
+    d = ROOT/'results'/'uwloci-grid'
+    res, cmp = pd.read_csv(d/'results.csv'), pd.read_csv(d/'comparisons.csv')
+    c = cmp[cmp.critic == 'cosine']
+    comir = res[(res.representation == 'comir') & (res.critic == 'cosine')]
+    ssd = comir[comir.method == 'ssd'].groupby('supervision').success_rate.mean()
+    assert ssd.idxmax() == 'none', ssd                                                        # 'registers best with ssd'
+    worse = c[c.verdict == 'worse']
+    assert 'better' not in set(c.verdict) and len(worse) == 1, c[['method', 'supervision', 'difference', 'verdict']]
+    w = worse.iloc[0]
+    assert (c[c.method == 'fftmi'].difference > 0).sum() == 2, c                              # 'with fftmi two variants are a little ahead'
+    rank = comir.drop_duplicates('cell_id').groupby('supervision').effective_rank_bottleneck.mean()
+    assert rank.idxmax() == 'none', rank                                                      # 'every variant narrows it'
+    s = rank_rho(comir, 'ssd')
+    return [f"registers best with `ssd` ({ssd['none']:.2f} against {span(ssd.drop('none'))})",
+            f"{(c.difference < 0).sum()} of the {len(c)} differences against it are negative",
+            f"`{w.supervision}` with `{w.method}` ({with_ci(w.difference, w.ci_low, w.ci_high)})",
+            f"(effective rank {rank.drop('none').min():.1f}–{rank.drop('none').max():.1f} against {rank['none']:.1f})",
+            f"ρ with `ssd` {with_ci(s['rho'], s['ci_low'], s['ci_high'])}"]
+
+
+@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
+def test_cosine_prose_matches_results(page):
+    "The answer's cosine bullet quotes the grid's cosine cells."
+    assert_quotes(page, cosine_prose(), 'uwloci-grid')
