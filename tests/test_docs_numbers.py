@@ -403,3 +403,11 @@ def cosine_prose() -> list[str]:
 def test_cosine_prose_matches_results(page):
     "The answer's cosine bullet quotes the grid's cosine cells."
     assert_quotes(page, cosine_prose(), 'uwloci-grid')
+
+
+@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
+def test_swapped_fold_progress(page):
+    "The answer says how many of the swapped fold's supervised cells have run, as results/uwloci-f2 holds them."
+    res = pd.read_csv(ROOT/'results'/'uwloci-f2'/'results.csv')
+    n = res[(res.representation == 'comir') & (res.supervision != 'none')].cell_id.nunique()
+    assert_quotes(page, [f"(`results/uwloci-f2`: {n} of 9 supervised cells so far;"], 'uwloci-f2')
