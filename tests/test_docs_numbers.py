@@ -189,12 +189,13 @@ def assert_grid_block(page:str, status:str, rows:list[str]):
     for row in rows: assert row in text, f"{page} does not carry this table row, rebuilt from results/: {row}"
 
 
+@pytest.mark.parametrize('name', ['isl-grid', 'uwloci-f2'])
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
-def test_isl_grid_tables_match_results(page):
-    "The ISL grid's answer and verdict tables on the pages are rebuilt from results/isl-grid, with the count of seeds it has so far."
-    res = pd.read_csv(ROOT/'results'/'isl-grid'/'results.csv')
-    status = f"`results/isl-grid`: {res.cell_id.nunique()} of 13 cells, {complete_seeds(res, 'mse')} of 3 seeds complete"
-    assert_grid_block(page, status, grid_mean_rows('isl-grid') + grid_verdict_rows('isl-grid'))
+def test_mse_grid_tables_match_results(page, name):
+    "The ISL grid's and the cores' swapped fold's answer and verdict tables on the pages are rebuilt from results/, with how far each has run."
+    res = pd.read_csv(ROOT/'results'/name/'results.csv')
+    status = f"`results/{name}`: {res.cell_id.nunique()} of 13 cells, {complete_seeds(res, 'mse')} of 3 seeds complete"
+    assert_grid_block(page, status, grid_mean_rows(name) + grid_verdict_rows(name))
 
 
 @pytest.mark.parametrize('critic, shard, label', [('l1', '3/3', 'L1'), ('cosine', '1/3', 'cosine')])
@@ -342,7 +343,8 @@ def test_isl_prose_matches_results(page):
 
 
 GLANCE = [('uwloci-grid', 'SHG / bright-field cores', 'mse', 'MSE'), ('uwloci-grid', 'SHG / bright-field cores', 'l1', 'L1'),
-          ('uwloci-grid', 'SHG / bright-field cores', 'cosine', 'cosine'), ('isl-grid', 'ISL phase / confocal tiles', 'mse', 'MSE')]
+          ('uwloci-grid', 'SHG / bright-field cores', 'cosine', 'cosine'),
+          ('uwloci-f2', 'SHG / bright-field cores, swapped fold', 'mse', 'MSE'), ('isl-grid', 'ISL phase / confocal tiles', 'mse', 'MSE')]
 
 
 def glance_rows() -> list[str]:
@@ -391,14 +393,6 @@ def cosine_prose() -> list[str]:
             f"ρ with `ssd` {with_ci(s['rho'], s['ci_low'], s['ci_high'])}"]
 
 
-
-
-@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
-def test_swapped_fold_progress(page):
-    "The answer says how many of the swapped fold's supervised cells have run, as results/uwloci-f2 holds them."
-    res = pd.read_csv(ROOT/'results'/'uwloci-f2'/'results.csv')
-    n = res[(res.representation == 'comir') & (res.supervision != 'none')].cell_id.nunique()
-    assert_quotes(page, [f"(`results/uwloci-f2`: {n} of 9 supervised cells so far;"], 'uwloci-f2')
 
 
 @pytest.mark.parametrize('prose, source', [(l1_prose, 'uwloci-grid'), (cosine_prose, 'uwloci-grid'),
