@@ -3,6 +3,7 @@
 The key table is rebuilt here from the results files with plain pandas, row by row, and each of its rows must
 appear verbatim in README.md and in nbs/index.ipynb; `command.json` must name the command and a clean commit.
 """
+import functools
 import json
 import pandas as pd
 import pytest
@@ -342,21 +343,45 @@ def test_isl_prose_matches_results(page):
     assert_quotes(page, isl_prose(), 'isl-grid')
 
 
+BOTH_FOLDS = ('uwloci-grid', 'uwloci-f2')   # the cores' two folds: together every core is held out once
+
+
+@functools.lru_cache
+def both_folds() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cores' MSE cells of both folds together (2-fold cross-validation over all 20 cores): their result rows, and each
+    variant against `none` pair by pair over both folds' pairs (`paired_comparisons`; clusters are fold/core, Holm over the 12)."""
+    from corepreg.study import all_records
+    from corepreg.evaluate import paired_comparisons
+    res = pd.concat([pd.read_csv(ROOT/'results'/n/'results.csv') for n in BOTH_FOLDS], ignore_index=True)
+    recs = pd.concat([all_records(ROOT/'results'/n) for n in BOTH_FOLDS], ignore_index=True)
+    recs = recs[(recs.representation == 'comir') & (recs.critic == 'mse')]
+    assert set(recs.fold) == {1, 2}, set(recs.fold)
+    return res[(res.critic == 'mse') | (res.representation == 'raw')], paired_comparisons(recs)
+
+
+def grid_files(name) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "A statistics grid's results.csv and comparisons.csv; `BOTH_FOLDS` for the cores' two folds together."
+    if name == BOTH_FOLDS: return both_folds()
+    d = ROOT/'results'/name
+    return pd.read_csv(d/'results.csv'), pd.read_csv(d/'comparisons.csv')
+
+
 GLANCE = [('uwloci-grid', 'SHG / bright-field cores', 'mse', 'MSE'), ('uwloci-grid', 'SHG / bright-field cores', 'l1', 'L1'),
           ('uwloci-grid', 'SHG / bright-field cores', 'cosine', 'cosine'),
-          ('uwloci-f2', 'SHG / bright-field cores, swapped fold', 'mse', 'MSE'), ('isl-grid', 'ISL phase / confocal tiles', 'mse', 'MSE')]
+          ('uwloci-f2', 'SHG / bright-field cores, swapped fold', 'mse', 'MSE'),
+          (BOTH_FOLDS, 'SHG / bright-field cores, both folds', 'mse', 'MSE'), ('isl-grid', 'ISL phase / confocal tiles', 'mse', 'MSE')]
 
 
 def glance_rows() -> list[str]:
     "One row per dataset × critic of the statistics grids: the plain CoMIR's and the best variant's `ssd`, the verdict counts, and the agreement."
     rows = []
     for name, label, critic, clabel in GLANCE:
-        d = ROOT/'results'/name
-        res, cmp = pd.read_csv(d/'results.csv'), pd.read_csv(d/'comparisons.csv')
+        res, cmp = grid_files(name)
         c = cmp[cmp.critic == critic]
         comir = res[(res.representation == 'comir') & (res.critic == critic)]
         ssd = comir[comir.method == 'ssd'].groupby('supervision').success_rate.mean()
-        n = c.verdict.value_counts(); k = complete_seeds(res, critic)
+        n = c.verdict.value_counts()
+        k = min(complete_seeds(res[res.fold == f], critic) for f in sorted(set(comir.fold)))
         counts = f"{n.get('worse', 0)} / {n.get('no detectable difference', 0)} / {n.get('better', 0)}"
         agrees = paper_agreement(c) + ('' if k == 3 else f' so far ({k} of 3 seeds)')   # the rule, stated and tested in 11_study
         rows.append(f"| {label} | {clabel} | {comir.seed.nunique()} | {ssd['none']:.2f} | {ssd.drop('none').max():.2f} "
