@@ -42,6 +42,40 @@ def rank_rho(comir:pd.DataFrame, method:str) -> dict:
     return spearman_ci(d.effective_rank_bottleneck, d.success_rate)
 
 
+BOTH_FOLDS = ('uwloci-grid', 'uwloci-f2')   # the cores' two folds: together every core is held out once
+
+
+@functools.lru_cache
+def both_folds() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cores' MSE cells of both folds together (2-fold cross-validation over all 20 cores): their result rows, and each
+    variant against `none` pair by pair over both folds' pairs (`paired_comparisons`; clusters are fold/core, Holm over the 12)."""
+    from corepreg.study import all_records
+    from corepreg.evaluate import paired_comparisons
+    res = pd.concat([pd.read_csv(ROOT/'results'/n/'results.csv') for n in BOTH_FOLDS], ignore_index=True)
+    recs = pd.concat([all_records(ROOT/'results'/n) for n in BOTH_FOLDS], ignore_index=True)
+    recs = recs[(recs.representation == 'comir') & (recs.critic == 'mse')]
+    assert set(recs.fold) == {1, 2}, set(recs.fold)
+    return res[(res.critic == 'mse') | (res.representation == 'raw')], paired_comparisons(recs)
+
+
+def grid_files(name) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "A statistics grid's results.csv and comparisons.csv; `BOTH_FOLDS` for the cores' two folds together."
+    if name == BOTH_FOLDS: return both_folds()
+    d = ROOT/'results'/name
+    return pd.read_csv(d/'results.csv'), pd.read_csv(d/'comparisons.csv')
+
+
+def critic_cells(name, critic:str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "A statistics grid's CoMIR result rows for one critic, and its comparisons for that critic (`grid_files`)."
+    res, cmp = grid_files(name)
+    return res[(res.representation == 'comir') & (res.critic == critic)], cmp[cmp.critic == critic]
+
+
+def mean_rank(comir:pd.DataFrame) -> pd.Series:
+    "The bottleneck's effective rank per supervision variant, averaged over a grid's cells (one value per cell)."
+    return comir.drop_duplicates('cell_id').groupby('supervision').effective_rank_bottleneck.mean()
+
+
 def key_rows() -> list[str]:
     "One markdown row per dataset: fftmi success of the MSE-critic CoMIRs per variant, then the raw baselines."
     rows = []
@@ -103,8 +137,6 @@ def test_tables_match_results(page, table, rows):
     text = page_text(page)
     for row in rows():
         assert row in text, f"{page} does not carry this row of the {table} table, rebuilt from results/: {row}"
-
-
 
 
 def verdict_rows() -> list[str]:
@@ -209,17 +241,13 @@ def test_critic_tables_match_results(page, critic, shard, label):
     assert_grid_block(page, status, grid_mean_rows('uwloci-grid', critic) + grid_verdict_rows('uwloci-grid', critic))
 
 
-
 def l1_prose() -> list[str]:
     "The numbers of the answer's L1 bullet, rebuilt from results/uwloci-grid; the claims it makes (best everywhere, one significant) asserted."
-    d = ROOT/'results'/'uwloci-grid'
-    res, cmp = pd.read_csv(d/'results.csv'), pd.read_csv(d/'comparisons.csv')
-    c = cmp[cmp.critic == 'l1']
-    comir = res[(res.representation == 'comir') & (res.critic == 'l1')]
+    comir, c = critic_cells('uwloci-grid', 'l1')
     assert set(comir.groupby(['method', 'supervision']).success_rate.mean().unstack().idxmax(axis=1)) == {'none'}, 'L1: the plain CoMIR is no longer best everywhere'
     assert (c.difference < 0).all() and (c.verdict == 'worse').sum() == 1, c[['method', 'supervision', 'difference', 'verdict']]
     w = c[c.verdict == 'worse'].iloc[0]
-    rank = comir.drop_duplicates('cell_id').groupby('supervision').effective_rank_bottleneck.mean()
+    rank = mean_rank(comir)
     s = rank_rho(comir, 'ssd')
     assert s['rho'] < 0 and rank['pooled'] >= rank['none'] and rank['projected'] >= rank['none'], (s, rank)   # 'the wrong way', 'as wide or wider'
     return [f"all {len(c)} differences against it are negative, but only one is significant, `{w.supervision}` with `{w.method}` "
@@ -228,14 +256,13 @@ def l1_prose() -> list[str]:
             f"across the {comir.cell_id.nunique()} cells the rank correlates with `ssd` success the wrong way (ρ {with_ci(s['rho'], s['ci_low'], s['ci_high'])})"]
 
 
-
 def grid_prose() -> list[str]:
     "The numbers the answer's bullets quote, rebuilt from results/uwloci-grid (whitespace-normalised phrases)."
     d = ROOT/'results'/'uwloci-grid'
     res, cmp = pd.read_csv(d/'results.csv'), pd.read_csv(d/'comparisons.csv')
     c = cmp[cmp.critic == 'mse'].set_index(['method', 'supervision'])
     comir = res[(res.representation == 'comir') & (res.critic == 'mse')]
-    rank = comir.drop_duplicates('cell_id').groupby('supervision').effective_rank_bottleneck.mean()
+    rank = mean_rank(comir)
     sup = rank.drop('none')
     none = comir[comir.supervision == 'none'].pivot_table(index='seed', columns='method', values='success_rate')
     r = comir[comir.supervision == 'none'].drop_duplicates('cell_id').comir_r
@@ -261,7 +288,6 @@ def hard_cores_phrase(name:str='uwloci-grid') -> str:
     (a, b), rest = per.index[:2], per.iloc[2:]
     return (f"Two of the {len(per)} held-out cores carry most of the misses (`ssd` {per[a]:.2f} on {a}, {per[b]:.2f} on {b}, "
             f"{rest.mean():.2f} on average on the other {len(rest)}")
-
 
 
 def swapped_fold_prose() -> list[str]:
@@ -291,7 +317,6 @@ def swapped_fold_prose() -> list[str]:
             f"r = {span(r[1])} (fold 2: {span(r[2])})", f"(the aim is 0.90; {span(ssd[2])} in the swapped fold, `results/uwloci-f2`)"]
 
 
-
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
 def test_grid_answer_prose_matches_results(page):
     "The answer's verdict and the numbers in its bullets are the grid's: 'we agree' needs every ssd comparison worse and none better."
@@ -301,7 +326,7 @@ def test_grid_answer_prose_matches_results(page):
     if "**Our answer: we agree with the paper, though one half of the cores does not show it on its own.**" in text:
         assert 'better' not in set(c.verdict) and (c[c.method == 'ssd'].verdict == 'worse').all(), c[['method', 'supervision', 'verdict']]
         res, both = both_folds()
-        f2 = pd.read_csv(ROOT/'results'/'uwloci-f2'/'comparisons.csv')
+        _, f2 = grid_files('uwloci-f2')
         assert paper_agreement(both) == 'yes' and paper_agreement(f2) != 'yes', (paper_agreement(both), paper_agreement(f2))
         ssd = res[(res.representation == 'comir') & (res.method == 'ssd')].groupby('supervision').success_rate.mean()
         assert ssd.idxmax() == 'none', ssd              # 'registers the most pairs with ssd ... over both folds together'
@@ -315,7 +340,7 @@ def isl_prose() -> list[str]:
     res, cmp = pd.read_csv(d/'results.csv'), pd.read_csv(d/'comparisons.csv')
     comir = res[(res.representation == 'comir') & (res.critic == 'mse')]
     mean = comir.groupby(['supervision', 'method']).success_rate.mean()
-    rank = comir.drop_duplicates('cell_id').groupby('supervision').effective_rank_bottleneck.mean()
+    rank = mean_rank(comir)
     raw = res[res.representation == 'raw'].set_index('method').success_rate
     s = rank_rho(comir, 'ssd')
     worst = cmp.loc[cmp.difference.idxmin()]
@@ -348,29 +373,6 @@ def test_isl_prose_matches_results(page):
     assert_quotes(page, isl_prose(), 'isl-grid')
 
 
-BOTH_FOLDS = ('uwloci-grid', 'uwloci-f2')   # the cores' two folds: together every core is held out once
-
-
-@functools.lru_cache
-def both_folds() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The cores' MSE cells of both folds together (2-fold cross-validation over all 20 cores): their result rows, and each
-    variant against `none` pair by pair over both folds' pairs (`paired_comparisons`; clusters are fold/core, Holm over the 12)."""
-    from corepreg.study import all_records
-    from corepreg.evaluate import paired_comparisons
-    res = pd.concat([pd.read_csv(ROOT/'results'/n/'results.csv') for n in BOTH_FOLDS], ignore_index=True)
-    recs = pd.concat([all_records(ROOT/'results'/n) for n in BOTH_FOLDS], ignore_index=True)
-    recs = recs[(recs.representation == 'comir') & (recs.critic == 'mse')]
-    assert set(recs.fold) == {1, 2}, set(recs.fold)
-    return res[(res.critic == 'mse') | (res.representation == 'raw')], paired_comparisons(recs)
-
-
-def grid_files(name) -> tuple[pd.DataFrame, pd.DataFrame]:
-    "A statistics grid's results.csv and comparisons.csv; `BOTH_FOLDS` for the cores' two folds together."
-    if name == BOTH_FOLDS: return both_folds()
-    d = ROOT/'results'/name
-    return pd.read_csv(d/'results.csv'), pd.read_csv(d/'comparisons.csv')
-
-
 GLANCE = [('uwloci-grid', 'SHG / bright-field cores', 'mse', 'MSE'), ('uwloci-grid', 'SHG / bright-field cores', 'l1', 'L1'),
           ('uwloci-grid', 'SHG / bright-field cores', 'cosine', 'cosine'),
           ('uwloci-f2', 'SHG / bright-field cores, swapped fold', 'mse', 'MSE'),
@@ -381,12 +383,10 @@ def glance_rows() -> list[str]:
     "One row per dataset × critic of the statistics grids: the plain CoMIR's and the best variant's `ssd`, the verdict counts, and the agreement."
     rows = []
     for name, label, critic, clabel in GLANCE:
-        res, cmp = grid_files(name)
-        c = cmp[cmp.critic == critic]
-        comir = res[(res.representation == 'comir') & (res.critic == critic)]
+        comir, c = critic_cells(name, critic)
         ssd = comir[comir.method == 'ssd'].groupby('supervision').success_rate.mean()
         n = c.verdict.value_counts()
-        k = min(complete_seeds(res[res.fold == f], critic) for f in sorted(set(comir.fold)))
+        k = min(complete_seeds(comir[comir.fold == f], critic) for f in sorted(set(comir.fold)))
         counts = f"{n.get('worse', 0)} / {n.get('no detectable difference', 0)} / {n.get('better', 0)}"
         agrees = paper_agreement(c) + ('' if k == 3 else f' so far ({k} of 3 seeds)')   # the rule, stated and tested in 11_study
         rows.append(f"| {label} | {clabel} | {comir.seed.nunique()} | {ssd['none']:.2f} | {ssd.drop('none').max():.2f} "
@@ -403,17 +403,14 @@ def test_glance_table_matches_results(page):
 
 def cosine_prose() -> list[str]:
     "The numbers of the answer's cosine bullet, rebuilt from results/uwloci-grid; its claims (best with ssd, which comparisons are significant) asserted."
-    d = ROOT/'results'/'uwloci-grid'
-    res, cmp = pd.read_csv(d/'results.csv'), pd.read_csv(d/'comparisons.csv')
-    c = cmp[cmp.critic == 'cosine']
-    comir = res[(res.representation == 'comir') & (res.critic == 'cosine')]
+    comir, c = critic_cells('uwloci-grid', 'cosine')
     ssd = comir[comir.method == 'ssd'].groupby('supervision').success_rate.mean()
     assert ssd.idxmax() == 'none', ssd                                                        # 'registers best with ssd'
     worse = c[c.verdict == 'worse']
     assert 'better' not in set(c.verdict) and len(worse) == 1, c[['method', 'supervision', 'difference', 'verdict']]
     w = worse.iloc[0]
     assert (c[c.method == 'fftmi'].difference > 0).sum() == 2, c                              # 'with fftmi two variants are a little ahead'
-    rank = comir.drop_duplicates('cell_id').groupby('supervision').effective_rank_bottleneck.mean()
+    rank = mean_rank(comir)
     assert rank.idxmax() == 'none', rank                                                      # 'every variant narrows it'
     s = rank_rho(comir, 'ssd')
     return [f"registers best with `ssd` ({ssd['none']:.2f} against {span(ssd.drop('none'))})",
@@ -423,17 +420,14 @@ def cosine_prose() -> list[str]:
             f"ρ with `ssd` {with_ci(s['rho'], s['ci_low'], s['ci_high'])}"]
 
 
-
-
 def f2_prose() -> list[str]:
     """The numbers of the answer's swapped-fold bullet, rebuilt from results/uwloci-f2 and from both folds' records; the claims it
     makes asserted (nothing significant in fold 2, every variant narrower, both folds together: only losses with `ssd`)."""
-    res, cmp = grid_files('uwloci-f2')
-    comir = res[(res.representation == 'comir') & (res.critic == 'mse')]
+    comir, cmp = critic_cells('uwloci-f2', 'mse')
     ssd = comir[comir.method == 'ssd'].groupby('supervision').success_rate.mean()
     assert (cmp.verdict == 'no detectable difference').all() and len(cmp) == 12, cmp[['method', 'supervision', 'verdict']]
     best = cmp.loc[cmp.difference.idxmax()]
-    rank = comir.drop_duplicates('cell_id').groupby('supervision').effective_rank_bottleneck.mean()
+    rank = mean_rank(comir)
     assert rank.idxmax() == 'none', rank                                                          # 'every variant narrows it'
     s = rank_rho(comir, 'ssd')
     _, both = both_folds()
