@@ -1,5 +1,6 @@
 """Benchmark of the training step (issues 5 and 13): steps per second of the quick, standard and full presets, and the
-full preset's step on today's fast path against the baseline path, measured side by side in one run.
+full preset's step on today's default path against the baseline path and against float32 channels-last, measured side
+by side in one run.
 
 Usage: python benchmarks/bench_train.py [--quick-steps 40] [--full-steps 6] [--rounds 3] [--out benchmarks/results_train.json]
 
@@ -8,16 +9,22 @@ optimiser; patch sampling is not in it); the first two steps of every run are dr
 the rest is reported. For the comparison, the baseline and the fast path alternate (`--rounds` times each) so that
 both see the same machine load; the speed-up is the ratio of their medians over all rounds.
 
-The baseline path is the trainer as it was before issue 13: float32, contiguous (NCHW) memory, `channels_last=False`.
+The baseline path is the trainer as it was before issue 13: float32, contiguous (NCHW) memory, `channels_last=False`,
+`amp=False` (gradient checkpointing was never on by default: `ModelConfig.checkpoint=False`). `fp32_cl` is float32 with
+channels-last memory; `default` is the preset as it stands, channels-last plus `amp=None`, which is bfloat16 autocast
+where `bf16_is_fast` says so (a GPU, or a CPU with AMX tiles) and float32 elsewhere (the file records which it was);
+`compiled` is the default plus `compile=True` (torch.compile; its compiling steps fall among the dropped warm-up steps).
 """
 import argparse, os, platform, statistics, tempfile, time
 from pathlib import Path
 import torch
 from corepreg.core import save_json
-from corepreg.train import TRAIN_PRESETS, read_log, train
+from corepreg.train import TRAIN_PRESETS, bf16_is_fast, read_log, train
 
 HERE = Path(__file__).resolve().parent
 BASELINE = dict(channels_last=False, amp=False)
+PATHS = (('baseline', BASELINE), ('fp32_cl', dict(channels_last=True, amp=False)), ('default', {}))
+COMPILED = ('compiled', dict(compile=True))   # the default plus torch.compile (opt-in: its first step compiles for a minute or more)
 
 
 def step_seconds(cfg, steps, device, **kw):
@@ -41,18 +48,21 @@ def measure(cfg, steps, device, **kw):
     return out
 
 
-def compare(cfg, steps, rounds, device):
-    "Baseline and fast path of `cfg`, alternating, `rounds` runs each: medians and their ratio."
-    got = {'baseline': [], 'fast': []}
+def compare(cfg, steps, rounds, device, paths=PATHS):
+    "The paths of `cfg`, alternating, `rounds` runs each: their medians, and each one's speed-up over the baseline."
+    got = {label: [] for label, _ in paths}
     for _ in range(rounds):
-        for label, kw in (('baseline', BASELINE), ('fast', {})):
+        for label, kw in paths:
             got[label] += step_seconds(cfg, steps, device, **kw)[0]
             print(label, round(statistics.median(got[label]), 3), flush=True)
     med = {k: statistics.median(v) for k, v in got.items()}
-    return {'baseline': {'median_step_seconds': med['baseline'], 'steps_timed': len(got['baseline']), **BASELINE},
-            'fast': {'median_step_seconds': med['fast'], 'steps_timed': len(got['fast']),
-                     'channels_last': cfg.channels_last, 'amp': cfg.amp},
-            'speedup': med['baseline'] / med['fast'], 'rounds': rounds, 'steps_per_run': steps}
+    out = {'rounds': rounds, 'steps_per_run': steps}
+    for label, kw in paths:
+        c = cfg.replace(**kw)
+        out[label] = {'median_step_seconds': med[label], 'steps_timed': len(got[label]), 'channels_last': c.channels_last,
+                      'amp': c.amp, 'bf16': bf16_is_fast(device) if c.amp is None else c.amp,
+                      'speedup': med['baseline'] / med[label]}
+    return out
 
 
 if __name__ == '__main__':
@@ -64,17 +74,17 @@ if __name__ == '__main__':
     ap.add_argument('--out', default=str(HERE/'results_train.json'))
     a = ap.parse_args()
     res = {'machine': f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, threads {torch.get_num_threads()}",
-           'cpu': {}, 'gpu': {}}
-    res['cpu']['full_vs_baseline'] = compare(TRAIN_PRESETS['full'], a.full_steps, a.rounds, 'cpu')
+           'cpu_bf16_is_fast': bf16_is_fast('cpu'), 'cpu': {}, 'gpu': {}}
+    res['cpu']['full_vs_baseline'] = compare(TRAIN_PRESETS['full'], a.full_steps, a.rounds, 'cpu', PATHS + (COMPILED,))
     print('cpu full vs baseline', res['cpu']['full_vs_baseline'], flush=True)
-    res['cpu']['quick_vs_baseline'] = compare(TRAIN_PRESETS['quick'], a.quick_steps, a.rounds, 'cpu')
+    res['cpu']['quick_vs_baseline'] = compare(TRAIN_PRESETS['quick'], a.quick_steps, a.rounds, 'cpu', PATHS[::2])
     print('cpu quick vs baseline', res['cpu']['quick_vs_baseline'], flush=True)
     for name, steps in (('quick', a.quick_steps), ('standard', a.quick_steps)):
         res['cpu'][name] = measure(TRAIN_PRESETS[name], steps, 'cpu')
         print('cpu', name, res['cpu'][name], flush=True)
     if torch.cuda.is_available():
         res['gpu_name'] = torch.cuda.get_device_name()
-        for label, kw in (('fp32', {'channels_last': False}), ('fp32+channels_last', {}), ('bf16+channels_last', {'amp': True})):
+        for label, kw in (('fp32', {'channels_last': False, 'amp': False}), ('fp32+channels_last', {'amp': False}), ('bf16+channels_last', {'amp': True})):
             res['gpu'][f'full/{label}'] = measure(TRAIN_PRESETS['full'], a.gpu_steps, 'cuda', **kw)
             print('gpu', label, res['gpu'][f'full/{label}'], flush=True)
         res['gpu']['standard'] = measure(TRAIN_PRESETS['standard'], a.gpu_steps, 'cuda')

@@ -135,7 +135,7 @@ def add_config_options(p, cls=TrainConfig, preset:Config|None=None):
         flags = ['--' + CLI_NAMES[name], '--' + name.replace('_', '-')] if name in CLI_NAMES else ['--' + name.replace('_', '-')]
         default = f" (default: the preset's{f'; quick: {_shown(_value(preset, name))}' if preset is not None else ''})"
         kw = dict(dest=name, default=None, help=what + default)
-        if tp is bool: p.add_argument(*flags, action=argparse.BooleanOptionalAction, **kw)
+        if tp in (bool, bool | None): p.add_argument(*flags, action=argparse.BooleanOptionalAction, **kw)   # None: omitted, the preset's
         elif typing.get_origin(tp) is Literal: p.add_argument(*flags, choices=typing.get_args(tp), **kw)
         elif tp in (int, float, str): p.add_argument(*flags, type=tp, metavar=tp.__name__.upper(), **kw)
         else: p.add_argument(*flags, **{**kw, 'help': what + ', comma-separated' + default})

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'CHECKPOINT', 'PREVIOUS', 'OptimConfig', 'TrainConfig', 'CheckpointError', 'TrainingError',
            'set_aside', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint', 'build_models', 'load_run',
-           'read_log', 'make_optimiser', 'lr_at', 'validation_patches', 'validate', 'Run', 'restore', 'setup',
-           'train_step', 'log_step', 'save_run', 'train', 'resume']
+           'bf16_is_fast', 'read_log', 'make_optimiser', 'lr_at', 'validation_patches', 'validate', 'Run', 'restore',
+           'setup', 'train_step', 'log_step', 'save_run', 'train', 'resume']
 
 # %% ../nbs/06_train.ipynb #31d54b91
 import dataclasses, json, math, os, sys, time, warnings
@@ -57,8 +57,9 @@ class TrainConfig(Config):
     checkpoint_every: int = 500           # steps between checkpoints
     val_every: int = 0                    # log held-out correlation and retrieval every N steps (0: never)
     val_patches: int = 32                 # held-out patch pairs for that
-    amp: bool = False                     # bfloat16 autocast of the networks (for a GPU: slower than float32 on a CPU)
+    amp: bool|None = None                 # bfloat16 autocast of the networks (default: on where faster, a GPU or a CPU with AMX)
     channels_last: bool = True            # NHWC memory for the convolutions (faster on CPU and GPU; the same float32 results)
+    compile: bool = False                 # torch.compile the networks: faster steps after a minute or more of compiling
 
     def __post_init__(self):
         if isinstance(self.model, str):
@@ -69,11 +70,12 @@ class TrainConfig(Config):
 
 # %% ../nbs/06_train.ipynb #c4fccd0a
 TRAIN_PRESETS = {
-    'quick': TrainConfig(model='tiny', checkpoint_every=50, channels_last=False,
+    # quick and standard pin float32 (and quick contiguous memory) so that the committed results/ reproduce on any machine
+    'quick': TrainConfig(model='tiny', checkpoint_every=50, channels_last=False, amp=False,
                          data=DataConfig(patch=64, n_pairs=6, image_size=192), optim=OptimConfig(steps=150)),
     # the held-out ablation's best (benchmarks/RESULTS.md): AdamW + warm-up + cosine, MultiRegEval's l2 = 0.1, 128-px patches,
     # batches of two neighbourhoods of four overlapping patches; about 8 minutes on two CPU cores
-    'standard': TrainConfig(model='tiny', checkpoint_every=250, val_every=250,
+    'standard': TrainConfig(model='tiny', checkpoint_every=250, val_every=250, amp=False,
                             data=DataConfig(patch=128, group=4, spread=32, n_pairs=16, image_size=512),
                             loss=LossConfig(decay_l2=0.1),
                             optim=OptimConfig(optimizer='adamw', lr=1e-3, warmup=100, schedule='cosine', weight_decay=1e-4, steps=1300)),
@@ -165,6 +167,15 @@ class _Autocast(nn.Module):
         with torch.autocast(self.device_type, dtype=torch.bfloat16):
             out = self.net(x, return_bottleneck=return_bottleneck)
         return tuple(o.float() for o in out) if isinstance(out, tuple) else out.float()
+
+# %% ../nbs/06_train.ipynb #21cd02b2
+def bf16_is_fast(device) -> bool:
+    """Whether bfloat16 autocast makes training faster on `device`: a GPU that supports bfloat16, or a CPU with AMX tiles,
+    whose bfloat16 convolutions run several times faster than float32 ones. On other CPUs bfloat16 is slower (TOOLCHAIN.md)."""
+    device = torch.device(device)
+    if device.type == 'cuda': return torch.cuda.is_bf16_supported()
+    if device.type == 'cpu': return bool(getattr(torch.cpu, '_is_amx_tile_supported', lambda: False)())
+    return False
 
 # %% ../nbs/06_train.ipynb #b946375f
 def _batch_indices(step:int, batch:int, rank:int=0, world:int=1) -> range:
@@ -265,6 +276,7 @@ class Run:
     step: int = 0                  # optimisation steps done
     saved_at: int = 0              # the step of the last checkpoint written
     nets: dict|None = None         # what a step calls: the U-Nets, under autocast and DDP where asked
+    amp: bool = False              # whether they run under bfloat16 autocast (`cfg.amp`, resolved for the device)
     heads: dict|None = None
 
     @property
@@ -286,10 +298,15 @@ def restore(run:Run) -> Run:
 
 # %% ../nbs/06_train.ipynb #48315293
 def _wrap(run:Run) -> Run:
-    "The networks a step calls: under bfloat16 autocast if `cfg.amp` (where supported), and in DDP when several processes train."
+    """The networks a step calls: under bfloat16 autocast if `cfg.amp` (where supported; `amp=None`: where it is faster,
+    `bf16_is_fast`), in DDP when several processes train, and compiled (`torch.compile`) if `cfg.compile`."""
     cfg, device = run.cfg, run.device
-    amp = cfg.amp and (device.type == 'cpu' or torch.cuda.is_bf16_supported())
+    if cfg.amp is None: amp = bf16_is_fast(device)
+    else: amp = cfg.amp and (device.type == 'cpu' or torch.cuda.is_bf16_supported())
     if cfg.amp and not amp: warnings.warn("bfloat16 is not supported on this GPU; training in float32")
+    if cfg.amp is None and amp and run.main:
+        print(f'{run.run_dir}: training under bfloat16 autocast, faster on this {device.type} (--no-amp for float32)', flush=True)
+    run.amp = amp
     run.nets = {m: (_Autocast(run.models[m].net, device.type) if amp else run.models[m].net) for m in ('A', 'B')}
     run.heads = {m: run.models[m].head for m in ('A', 'B')}
     if run.world > 1:
@@ -297,6 +314,7 @@ def _wrap(run:Run) -> Run:
         ids = [device.index] if device.type == 'cuda' else None
         run.nets = {m: DDP(n, device_ids=ids) for m, n in run.nets.items()}
         run.heads = {m: (DDP(h, device_ids=ids) if h is not None else None) for m, h in run.heads.items()}
+    if cfg.compile: run.nets = {m: torch.compile(n) for m, n in run.nets.items()}
     return run
 
 # %% ../nbs/06_train.ipynb #2934b60d
@@ -398,7 +416,7 @@ def train(cfg:TrainConfig, run_dir, device=None, stop_at:int|None=None, progress
         if log: log.close()
         if run.own_group: torch.distributed.destroy_process_group()
     return {'run': str(run.run_dir), 'step': run.step, 'steps': cfg.optim.steps, 'seconds': time.time() - t_start,
-            'loss': float(parts['total']) if parts else None, 'world': run.world, **last_val}
+            'loss': float(parts['total']) if parts else None, 'world': run.world, 'amp': run.amp, **last_val}
 
 # %% ../nbs/06_train.ipynb #07f6af78
 def resume(run_dir, device=None, **kw) -> dict:

@@ -1,6 +1,6 @@
 """Trainer faults that need real processes: kill -9 and resume, a kill in the middle of a checkpoint write,
 a 2-process torchrun (gloo) run, and the command line's errors."""
-import json, os, signal, subprocess, time
+import json, os, shutil, signal, subprocess, time
 from pathlib import Path
 from unittest import mock
 
@@ -200,6 +200,36 @@ def test_fast_paths_give_the_same_loss(supervision):
     # and the test can fail: other inputs change the gradients by far more than the tolerance
     other, go = _loss_and_grads(cfg, xa, xb.flip(-1))
     assert (go - gb).norm() > 0.1 * gb.norm()
+
+
+@pytest.mark.skipif(not (shutil.which('g++') or shutil.which('clang++')), reason='torch.compile on a CPU needs a C++ compiler')
+def test_compiled_networks_train_as_the_eager_ones(tmp_path):
+    "`compile=True` (torch.compile through the trainer) gives the eager run's losses, step by step, and its weights."
+    from corepreg.train import load_run
+    cfg = TRAIN_PRESETS['quick'].replace(steps=3, batch=4, patch=32, val_every=0)
+    logs, nets = {}, {}
+    for c in (False, True):
+        train(cfg.replace(compile=c), tmp_path/str(c))
+        logs[c] = [r['total'] for r in read_log(tmp_path/str(c))]
+        nets[c] = torch.cat([p.flatten() for p in load_run(tmp_path/str(c))[1].parameters()])
+    assert len(logs[True]) == 3 and np.allclose(logs[True], logs[False], rtol=1e-4), logs
+    assert (nets[True] - nets[False]).norm() <= 1e-3 * nets[False].norm()
+    assert abs(logs[False][0] - logs[False][2]) > 1e-3      # the steps moved the loss: a broken step would show
+
+
+def test_bf16_default_is_per_device_and_the_recorded_presets_pin_float32(monkeypatch):
+    "`amp=None` (the full preset's) means bfloat16 where it is faster; quick and standard pin float32, the command line can force either."
+    import argparse
+    from corepreg import train as T
+    from corepreg.cli import add_config_options, config_from_args
+    assert T.TRAIN_PRESETS['full'].amp is None and T.TrainConfig().amp is None
+    assert T.TRAIN_PRESETS['quick'].amp is False and T.TRAIN_PRESETS['standard'].amp is False   # results/ were written in float32
+    for amx in (True, False):
+        monkeypatch.setattr(torch.cpu, '_is_amx_tile_supported', lambda: amx, raising=False)
+        assert T.bf16_is_fast('cpu') is amx
+    p = add_config_options(argparse.ArgumentParser())
+    full = T.TRAIN_PRESETS['full']
+    assert [config_from_args(p.parse_args(a), full).amp for a in ([], ['--amp'], ['--no-amp'])] == [None, True, False]
 
 
 def test_colour_images_are_made_grey_and_said_once(tmp_path):
