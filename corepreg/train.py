@@ -168,7 +168,7 @@ class _Autocast(nn.Module):
             out = self.net(x, return_bottleneck=return_bottleneck)
         return tuple(o.float() for o in out) if isinstance(out, tuple) else out.float()
 
-# %% ../nbs/06_train.ipynb #d3b40904
+# %% ../nbs/06_train.ipynb #1c27a158
 def bf16_is_fast(device) -> bool:
     """Whether bfloat16 autocast makes training faster on `device`: a GPU that supports bfloat16, or a CPU with AMX tiles,
     whose bfloat16 convolutions run several times faster than float32 ones. On other CPUs bfloat16 is slower (TOOLCHAIN.md)."""
