@@ -58,6 +58,8 @@ RECIPES = {
     # ('small': 16 filters, growth 8, 4 down blocks of 3 layers, an 8x8 bottleneck on 128-px patches; 0.69 s a step against 0.38)
     'std-small-bf16': (dict(STANDARD, model='small', amp=True, steps=800), "standard, the 'small' network in bfloat16 (AMX), 800 steps"),
     'std-bf16':   (dict(STANDARD, amp=True), 'the standard preset in bfloat16 (AMX): the control that separates bf16 from the network'),
+    'std-comir-bf16': (dict(STANDARD, model='comir', amp=True, steps=330), "standard, CoMIR's own network in bfloat16 (AMX), the 330 steps that 10 minutes buy"),
+    'std-small-bf16-2x': (dict(STANDARD, model='small', amp=True, steps=1600), "as std-small-bf16, twice the steps (1 600, about 20 minutes): do more steps help the larger network?"),
 }
 
 
