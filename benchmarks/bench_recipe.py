@@ -22,9 +22,10 @@ from corepreg.train import TrainConfig, read_log, train
 
 HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get('COREPREG_SHARED_DATA', HERE.parent.parent/'shared'/'data'))/'uwloci-shg-he'
-BASE = TrainConfig(model='tiny').replace(source='folder', folder_a=str(SHARED/'Input'/'SHG_512_not_adjusted'), folder_b=str(SHARED/'comparison'/'truth'),
+BASE = TrainConfig(model='tiny', amp=False).replace(source='folder', folder_a=str(SHARED/'Input'/'SHG_512_not_adjusted'), folder_b=str(SHARED/'comparison'/'truth'),
                    patch=64, batch=8, checkpoint_every=10**6, val_every=250, val_patches=32)
 ADAM = dict(optimizer='adamw', lr=1e-3, warmup=100, schedule='cosine', weight_decay=1e-4)
+# float32 unless a recipe says amp=True: every recipe before TrainConfig.amp defaulted to None ran in float32, as the presets do
 STANDARD = dict(steps=1300, patch=128, channels_last=True, decay_l2=0.1, group=4, spread=32, **ADAM)   # = TRAIN_PRESETS['standard']
 # name → (changes to BASE, what the lever is)
 RECIPES = {
