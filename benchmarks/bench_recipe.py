@@ -56,7 +56,7 @@ RECIPES = {
     # issue 13: more negatives per anchor at the same compute (batch 16 = 4 groups of 4, half the steps)
     'std-b16':    (dict(STANDARD, batch=16, steps=650), 'standard (MSE), batch 16 (4 groups of 4), 650 steps: the same patches seen'),
     # issue 13: a larger network than tiny in the same 10 minutes, made possible by bfloat16 on a CPU with AMX tiles
-    # ('small': 16 filters, growth 8, 4 down blocks of 3 layers, an 8x8 bottleneck on 128-px patches; 0.69 s a step against 0.38)
+    # ('small': 16 filters, growth 8, 4 down blocks of 3 layers, an 8x8 bottleneck on 128-px patches)
     'std-small-bf16': (dict(STANDARD, model='small', amp=True, steps=800), "standard, the 'small' network in bfloat16 (AMX), 800 steps"),
     'std-bf16':   (dict(STANDARD, amp=True), 'the standard preset in bfloat16 (AMX): the control that separates bf16 from the network'),
     'std-comir-bf16': (dict(STANDARD, model='comir', amp=True, steps=330), "standard, CoMIR's own network in bfloat16 (AMX), the 330 steps that 10 minutes buy"),

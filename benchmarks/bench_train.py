@@ -28,19 +28,19 @@ COMPILED = ('compiled', dict(compile=True))   # the default plus torch.compile (
 
 
 def step_seconds(cfg, steps, device, **kw):
-    "Per-step seconds (warm-up dropped), wall seconds and, on a GPU, peak memory of one short training run."
+    "Per-step seconds (warm-up dropped), wall seconds, on a GPU peak memory, and whether it ran in bfloat16, of one short training run."
     with tempfile.TemporaryDirectory() as d:
         if device.startswith('cuda'): torch.cuda.reset_peak_memory_stats()
         t0 = time.time()
-        train(cfg.replace(steps=steps, checkpoint_every=steps, val_every=0, **kw), d, device=device, progress=False)
+        bf16 = train(cfg.replace(steps=steps, checkpoint_every=steps, val_every=0, **kw), d, device=device, progress=False)['amp']
         wall = time.time() - t0
         secs = [r['seconds'] for r in read_log(d)][2:]
     peak = torch.cuda.max_memory_allocated() / 2**30 if device.startswith('cuda') else None
-    return secs, wall, peak
+    return secs, wall, peak, bf16
 
 
 def measure(cfg, steps, device, **kw):
-    secs, wall, peak = step_seconds(cfg, steps, device, **kw)
+    secs, wall, peak, _ = step_seconds(cfg, steps, device, **kw)
     med = statistics.median(secs)
     out = {'steps': steps, 'median_step_seconds': med, 'steps_per_second': 1 / med, 'wall_seconds': wall,
            'batch': cfg.optim.batch, 'patch': cfg.data.patch, 'model': cfg.model.to_dict(), 'channels_last': kw.get('channels_last', cfg.channels_last), **kw}
@@ -50,17 +50,18 @@ def measure(cfg, steps, device, **kw):
 
 def compare(cfg, steps, rounds, device, paths=PATHS):
     "The paths of `cfg`, alternating, `rounds` runs each: their medians, and each one's speed-up over the baseline."
-    got = {label: [] for label, _ in paths}
+    got, bf16 = {label: [] for label, _ in paths}, {}
     for _ in range(rounds):
         for label, kw in paths:
-            got[label] += step_seconds(cfg, steps, device, **kw)[0]
+            secs, _, _, bf16[label] = step_seconds(cfg, steps, device, **kw)
+            got[label] += secs
             print(label, round(statistics.median(got[label]), 3), flush=True)
     med = {k: statistics.median(v) for k, v in got.items()}
     out = {'rounds': rounds, 'steps_per_run': steps}
     for label, kw in paths:
         c = cfg.replace(**kw)
         out[label] = {'median_step_seconds': med[label], 'steps_timed': len(got[label]), 'channels_last': c.channels_last,
-                      'amp': c.amp, 'bf16': bf16_is_fast(device) if c.amp is None else c.amp,
+                      'amp': c.amp, 'bf16': bf16[label],
                       'speedup': med['baseline'] / med[label]}
     return out
 
