@@ -60,8 +60,29 @@ RECIPES = {
     'std-small-bf16': (dict(STANDARD, model='small', amp=True, steps=800), "standard, the 'small' network in bfloat16 (AMX), 800 steps"),
     'std-bf16':   (dict(STANDARD, amp=True), 'the standard preset in bfloat16 (AMX): the control that separates bf16 from the network'),
     'std-comir-bf16': (dict(STANDARD, model='comir', amp=True, steps=330), "standard, CoMIR's own network in bfloat16 (AMX), the 330 steps that 10 minutes buy"),
+    # issue 13, session 31: levers aimed at the cross-modal r itself, each against the std-bf16 control (tiny, bfloat16)
+    'std-bf16-t2': (dict(STANDARD, amp=True, tau=2.0), 'std-bf16 with tau 2: a softer softmax that keeps pulling positives together after the batch is told apart'),
+    'std-bf16-g8': (dict(STANDARD, amp=True, group=8), 'std-bf16 with each batch one neighbourhood of 8 overlapping patches: every negative a shifted view of the same tissue'),
+    'std-bf16-centred': (dict(STANDARD, amp=True, centre=True), "std-bf16 with each map's per-channel mean taken out before the critic (LossConfig.centre): no telling patches apart by brightness"),
+    'std-bf16-pearson': (dict(STANDARD, amp=True, centre=True, critic='cosine', tau=0.1), 'std-bf16 with the cosine critic on centred maps, tau 0.1: the critic is the Pearson r of the two maps'),
     'std-small-bf16-2x': (dict(STANDARD, model='small', amp=True, steps=1600), "as std-small-bf16, twice the steps (1 600, about 20 minutes): do more steps help the larger network?"),
 }
+
+
+def smoothed_r(rep, records, sigmas=(1, 2, 4)) -> dict:
+    """Held-out r after a Gaussian blur of both float CoMIRs (sigma in px), one value per sigma: if r climbs steeply with
+    sigma, the two maps agree on coarse structure and differ in fine detail (texture, or a few pixels of misregistration)."""
+    from scipy import ndimage
+    seen, rs = set(), {s: [] for s in sigmas}
+    for r in records:
+        key = (r.name, r.meta.get('offset'))
+        if key in seen or r.fixed_b is None: continue
+        seen.add(key)
+        a, b = rep.unquantised(r.fixed, 'A'), rep.unquantised(r.fixed_b, 'B')
+        for s in sigmas:
+            sa, sb = (ndimage.gaussian_filter(x, (0, s, s) if x.ndim == 3 else s) for x in (a, b))
+            rs[s].append(np.corrcoef(sa.ravel(), sb.ravel())[0, 1])
+    return {str(s): round(float(np.mean(v)), 4) for s, v in rs.items()}
 
 
 def run(name, fold, methods=('ssd', 'sift')):
@@ -80,6 +101,7 @@ def run(name, fold, methods=('ssd', 'sift')):
                'train_minutes': round(train_wall / 60, 2), 'n_pairs': len(records), 'held_out_r': round(comir_correlation(rep, records), 4),
                'val': [{k: r[k] for k in ('step', 'val_r', 'val_top1')} for r in log if 'val_r' in r],
                'final_loss': s['loss'], 'train_r': round(comir_correlation(rep, make_eval_set(source_pairs(cfg.data, 'train'), patch=256, levels=(1,), seed=0)), 4)}
+        out['held_out_r_smoothed'] = smoothed_r(rep, records)
         for m in methods:
             df = evaluate(comirs, m, progress=False)
             out[f'success_{m}'] = round(float(df.success.mean()), 4)

@@ -72,6 +72,7 @@ class LossConfig(Config):
     decay_l1: float = 1e-4                # activation decay: weight of mean |z|
     decay_l2: float = 1e-4                # activation decay: weight of mean z²
     equivariance: bool = True             # C4 rotation equivariance
+    centre: bool = False                  # subtract each output map's per-channel mean before the critic: compare structure, not brightness
 
 # %% ../nbs/05_losses.ipynb #f535cabf
 def activation_decay(za, zb, l1:float, l2:float) -> torch.Tensor:
@@ -94,7 +95,8 @@ def comir_loss(net_a:nn.Module, net_b:nn.Module, xa:torch.Tensor, xb:torch.Tenso
     if cfg.equivariance:
         za, zb = rot90_batch(za, (-ka) % 4), rot90_batch(zb, (-kb) % 4)
         ba, bb = rot90_batch(ba, (-ka) % 4), rot90_batch(bb, (-kb) % 4)
-    parts = {'info_nce': info_nce(za, zb, cfg.critic, cfg.tau), 'decay': activation_decay(za, zb, cfg.decay_l1, cfg.decay_l2)}
+    ca, cb = (z - z.mean((-2, -1), keepdim=True) for z in (za, zb)) if cfg.centre else (za, zb)
+    parts = {'info_nce': info_nce(ca, cb, cfg.critic, cfg.tau), 'decay': activation_decay(za, zb, cfg.decay_l1, cfg.decay_l2)}
     if sup != 'none':
         fa, fb = bottleneck_features(sup, ba, head_a), bottleneck_features(sup, bb, head_b)
         parts['bottleneck'] = cfg.bottleneck_weight * info_nce(fa, fb, cfg.critic, cfg.tau)

@@ -111,3 +111,23 @@ def test_unknown_critic_and_missing_head():
     na = DenseUNet(MODEL_PRESETS['tiny'])
     with pytest.raises(ValueError, match='needs a head'):
         comir_loss(na, na, torch.rand(2, 1, 32, 32), torch.rand(2, 1, 32, 32), LossConfig(supervision='dense'))
+
+
+@pytest.mark.parametrize('critic', ['mse', 'cosine'])
+def test_centred_loss_is_the_loop_loss_of_the_centred_maps_and_blind_to_offsets(critic):
+    """`LossConfig.centre`: the InfoNCE term equals the loop version on maps with each channel's spatial mean taken out,
+    so a constant added to any one map (per sample and channel) leaves it unchanged; without `centre` the same offsets
+    change it. The activation decay still sees the uncentred maps (it grows with the offsets)."""
+    torch.manual_seed(0)
+    xa, xb = torch.rand(5, 2, 8, 8, dtype=torch.float64), torch.rand(5, 2, 8, 8, dtype=torch.float64)
+    offsets = torch.randn(5, 2, 1, 1, dtype=torch.float64) * 3
+    centred = LossConfig(critic=critic, centre=True, equivariance=False)
+    plain = LossConfig(critic=critic, equivariance=False)
+    parts = comir_loss(Identity(), Identity(), xa, xb, centred)[1]
+    c = lambda z: z - z.mean((-2, -1), keepdim=True)
+    torch.testing.assert_close(parts['info_nce'], info_nce_loop(c(xa), c(xb), critic, centred.tau))
+    shifted = comir_loss(Identity(), Identity(), xa, xb + offsets, centred)[1]
+    torch.testing.assert_close(shifted['info_nce'], parts['info_nce'])
+    assert shifted['decay'] > parts['decay']
+    assert not torch.allclose(comir_loss(Identity(), Identity(), xa, xb + offsets, plain)[1]['info_nce'],
+                              comir_loss(Identity(), Identity(), xa, xb, plain)[1]['info_nce'])
