@@ -6,7 +6,9 @@ augmentation, bfloat16 autocast. Two arms, side by side, identical but for netwo
 
 - `grey`: B = `comparison/truth` (normalised as `source_pairs` does), one input channel: the `standard` preset's data;
 - `rgb`: B = the raw `Input/HE_512` brought into the truth's frame by `bench_colour.aligned_colour` (a SIFT similarity
-  fit, monomodal), each channel / 255, three input channels.
+  fit, monomodal), each channel / 255, three input channels;
+- `rgb-jitter`: as `rgb`, with colour augmentation: each channel of each B patch raised to its own power
+  exp(U(-0.2, 0.2)) (stain strength and hue vary between the cores' staining batches).
 
 Each arm trains the `standard` recipe in bfloat16 (`tiny`, 128-px patches, batches of 2 groups of 4 overlapping patches,
 AdamW 1e-3, 100 warm-up steps, cosine decay, activation decay l2 = 0.1, MSE critic, tau 0.5, C4 turns; 1 300 steps) on one
@@ -40,7 +42,10 @@ from corepreg.train import OptimConfig, _Autocast, lr_at, make_optimiser
 
 class ChannelPatches(PatchDataset):
     """`PatchDataset` for pairs whose B is (H, W, C): the same crops, groups, turns, flips and blurs (each channel blurred
-    on its own); item i → (A (1, n, n), B (C, n, n)). A pair here is any object with `a`, `b`, `name` and `shape`."""
+    on its own); item i → (A (1, n, n), B (C, n, n)). A pair here is any object with `a`, `b`, `name` and `shape`.
+    `colour` > 0: each of B's channels raised to its own power exp(U(-colour, colour)), a change of stain strength and
+    hue per patch (a per-channel scaling of optical density, -log b)."""
+    colour = 0.0
     def __getitem__(self, i:int):
         rng = np.random.default_rng([self.seed, i])
         p, near = self.pairs[rng.integers(len(self.pairs))], None
@@ -58,6 +63,7 @@ class ChannelPatches(PatchDataset):
         if rng.random() < 0.5:
             s = rng.uniform(0, 2)
             a, b = ndimage.gaussian_filter(a, s), ndimage.gaussian_filter(b, (s, s, 0))
+        if self.colour > 0: b = np.clip(b, 0, 1) ** np.exp(rng.uniform(-self.colour, self.colour, b.shape[2]))
         return (torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None],
                 torch.from_numpy(np.ascontiguousarray(b.transpose(2, 0, 1), dtype=np.float32)))
 
@@ -70,6 +76,9 @@ class Rep:
         x = x[None, None] if x.ndim == 2 else x.permute(2, 0, 1)[None]
         with torch.no_grad(): return self.nets[modality](x).float()[0, 0].numpy()
     def __call__(self, image, modality): return to_uint8(self.unquantised(image, modality)).astype(np.float32) / 255
+
+
+COLOUR_JITTER = 0.2   # the `rgb-jitter` arm: per-channel powers exp(U(-0.2, 0.2)), i.e. x0.82-1.22 stain optical density
 
 
 def colour_b(pairs, arm):
@@ -94,7 +103,7 @@ def records_for(records, pairs, arm):
     return out
 
 
-def train_arm(pairs, steps, seed=0, batch=8):
+def train_arm(pairs, steps, seed=0, batch=8, colour=0.0):
     torch.manual_seed(seed)
     na = DenseUNet(MODEL_PRESETS['tiny'])
     nb = DenseUNet(dataclasses.replace(MODEL_PRESETS['tiny'], in_channels=pairs[0].b.shape[2]))
@@ -102,7 +111,7 @@ def train_arm(pairs, steps, seed=0, batch=8):
     opts = [make_optimiser(opt, n.parameters()) for n in (na, nb)]
     na, nb = (n.to(memory_format=torch.channels_last).train() for n in (na, nb))
     fa, fb = _Autocast(na, 'cpu'), _Autocast(nb, 'cpu')
-    ds = ChannelPatches(pairs, patch=128, length=10**12, seed=seed, group=4, spread=32)
+    ds = ChannelPatches(pairs, patch=128, length=10**12, seed=seed, group=4, spread=32); ds.colour = colour
     gen, loss_cfg, losses = torch.Generator().manual_seed(seed), LossConfig(decay_l2=0.1), []
     for step in range(steps):
         xa, xb = (torch.stack(t).to(memory_format=torch.channels_last) for t in zip(*[ds[i] for i in range(step * batch, (step + 1) * batch)]))
@@ -123,7 +132,7 @@ def run(arm, fold, steps):
     train, test = source_pairs(cfg.data, 'train'), source_pairs(cfg.data, 'test')
     assert not {p.name for p in test} & {p.name for p in train}
     tr, te = colour_b(train, arm), colour_b(test, arm)
-    t0 = time.time(); na, nb, loss = train_arm(tr, steps); train_wall = time.time() - t0
+    t0 = time.time(); na, nb, loss = train_arm(tr, steps, colour=COLOUR_JITTER if arm == 'rgb-jitter' else 0.0); train_wall = time.time() - t0
     rep = Rep(na, nb)
     records = records_for(make_eval_set(test, patch=256, seed=fold), te, arm)
     train_records = records_for(make_eval_set(train, patch=256, levels=(1,), seed=0), tr, arm)
