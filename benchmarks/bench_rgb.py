@@ -8,7 +8,7 @@ augmentation, bfloat16 autocast. Two arms, side by side, identical but for netwo
 - `rgb`: B = the raw `Input/HE_512` brought into the truth's frame by `bench_colour.aligned_colour` (a SIFT similarity
   fit, monomodal), each channel / 255, three input channels;
 - `rgb-jitter`: as `rgb`, with colour augmentation: each channel of each B patch raised to its own power
-  exp(U(-0.2, 0.2)) (stain strength and hue vary between the cores' staining batches).
+  exp(U(-0.2, 0.2)) (stain strength and hue vary between the cores' staining batches); `rgb-mild`: the same at 0.05.
 
 Each arm trains the `standard` recipe in bfloat16 (`tiny`, 128-px patches, batches of 2 groups of 4 overlapping patches,
 AdamW 1e-3, 100 warm-up steps, cosine decay, activation decay l2 = 0.1, MSE critic, tau 0.5, C4 turns; 1 300 steps) on one
@@ -78,7 +78,7 @@ class Rep:
     def __call__(self, image, modality): return to_uint8(self.unquantised(image, modality)).astype(np.float32) / 255
 
 
-COLOUR_JITTER = 0.2   # the `rgb-jitter` arm: per-channel powers exp(U(-0.2, 0.2)), i.e. x0.82-1.22 stain optical density
+COLOUR_JITTER = {'rgb-jitter': 0.2, 'rgb-mild': 0.05}   # per-channel powers exp(U(-s, s)): x0.82-1.22 / x0.95-1.05 stain optical density
 
 
 def colour_b(pairs, arm):
@@ -132,7 +132,7 @@ def run(arm, fold, steps):
     train, test = source_pairs(cfg.data, 'train'), source_pairs(cfg.data, 'test')
     assert not {p.name for p in test} & {p.name for p in train}
     tr, te = colour_b(train, arm), colour_b(test, arm)
-    t0 = time.time(); na, nb, loss = train_arm(tr, steps, colour=COLOUR_JITTER if arm == 'rgb-jitter' else 0.0); train_wall = time.time() - t0
+    t0 = time.time(); na, nb, loss = train_arm(tr, steps, colour=COLOUR_JITTER.get(arm, 0.0)); train_wall = time.time() - t0
     rep = Rep(na, nb)
     records = records_for(make_eval_set(test, patch=256, seed=fold), te, arm)
     train_records = records_for(make_eval_set(train, patch=256, levels=(1,), seed=0), tr, arm)
