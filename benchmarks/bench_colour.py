@@ -4,7 +4,7 @@ The networks see the shared cores' bright-field as grey (`comparison/truth`, the
 SHG frame). The raw `Input/HE_512` is RGB but not registered. This script:
 
 1. brings each core's `HE_512` into the frame of its `truth`: a RANSAC similarity fit to cross-checked SIFT matches of
-   truth and grey(HE_512) (monomodal, the same fit as `bench_real.scale_of`), then each colour channel warped by it;
+   truth and grey(HE_512) (monomodal, `bench_real.similarity_fit`), then each colour channel warped by it;
    the Pearson r between grey(warped HE_512) and truth, inside the warped image's footprint, checks the fit;
 2. asks how well a per-pixel regressor predicts the SHG (normalised as the trainer does, then blurred by 1 px) from the
    bright-field, given: `grey` (truth), `rgb` (the warped HE_512), `hed` (its three stain channels by
@@ -19,7 +19,7 @@ A gap between `grey` and `rgb` says the colour carries information about SHG tha
 
 Usage: python benchmarks/bench_colour.py [--out benchmarks/results_colour.json]
 """
-import argparse, os, platform, time, warnings
+import argparse, functools, os, platform, sys, time
 from pathlib import Path
 from types import SimpleNamespace
 import numpy as np
@@ -28,6 +28,8 @@ from corepreg.core import save_json
 from corepreg.datasets import _halves
 from corepreg.images import normalise, read_image, to_gray, to_unit
 from corepreg.study import git_commit
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_real import similarity_fit   # the same monomodal SIFT similarity fit as the real-misalignment benchmark
 
 HERE = Path(__file__).resolve().parent
 D = Path(os.environ.get('COREPREG_SHARED_DATA', HERE.parent.parent/'shared'/'data'))/'uwloci-shg-he'
@@ -35,21 +37,12 @@ SHG, HE, TRUTH = D/'Input'/'SHG_512_not_adjusted', D/'Input'/'HE_512', D/'compar
 KINDS = ('grey', 'rgb', 'hed', 'eosin')
 
 
+@functools.lru_cache(maxsize=None)   # one fit per core and process (bench_rgb asks for each core once per arm)
 def aligned_colour(name):
     "HE_512 (RGB) warped into the frame of `truth`, its footprint there (eroded by 4 px) and r(grey of it, truth) inside it."
-    from skimage.feature import SIFT, match_descriptors
-    from skimage.measure import ransac
-    from skimage.transform import SimilarityTransform, warp
+    from skimage.transform import warp
     truth, he = read_image(TRUTH/f'{name}.tif'), read_image(HE/f'{name}.tif', gray=False)
-    kp = []
-    for img in (truth, to_gray(he)):
-        s = SIFT(upsampling=1, c_dog=0.01 / 3); s.detect_and_extract(to_unit(img))
-        kp.append((s.positions[:, ::-1], s.descriptors))
-    m = match_descriptors(kp[0][1], kp[1][1], cross_check=True, max_ratio=0.8)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        model, _ = ransac((kp[0][0][m[:, 0]], kp[1][0][m[:, 1]]), SimilarityTransform, min_samples=3, residual_threshold=2,
-                          max_trials=3000, rng=0)
+    model, _ = similarity_fit(truth, to_gray(he))
     rgb = np.stack([warp(he[..., c].astype(float), model, order=1, output_shape=truth.shape, preserve_range=True) for c in range(3)], -1)
     inside = ndimage.binary_erosion(warp(np.ones(he.shape[:2]), model, order=0, output_shape=truth.shape) > 0.5, iterations=4)
     r = float(np.corrcoef(to_gray(rgb.astype(np.float32))[inside], truth[inside].astype(float))[0, 1])

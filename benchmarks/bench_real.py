@@ -33,8 +33,8 @@ D = Path(os.environ.get('COREPREG_SHARED_DATA', HERE.parent.parent/'shared'/'dat
 SHG, HE, TRUTH = D/'Input'/'SHG_512_not_adjusted', D/'Input'/'HE_512', D/'comparison'/'truth'
 
 
-def scale_of(truth, he) -> float:
-    "Scale of the similarity truth → HE_512 that RANSAC fits to cross-checked SIFT matches."
+def similarity_fit(truth, he):
+    "The similarity truth → HE_512 (grey) that RANSAC fits to cross-checked SIFT matches: (skimage model, inlier count)."
     import warnings
     from skimage.feature import SIFT, match_descriptors
     from skimage.measure import ransac
@@ -48,7 +48,13 @@ def scale_of(truth, he) -> float:
         warnings.simplefilter('ignore')
         model, inl = ransac((kp[0][0][m[:, 0]], kp[1][0][m[:, 1]]), SimilarityTransform, min_samples=3, residual_threshold=2,
                             max_trials=3000, rng=0)
-    return float(model.scale), int(inl.sum())
+    return model, int(inl.sum())
+
+
+def scale_of(truth, he) -> float:
+    "Scale of the similarity truth → HE_512 that RANSAC fits to cross-checked SIFT matches, and its inlier count."
+    model, n = similarity_fit(truth, he)
+    return float(model.scale), n
 
 
 def rescaled(img, s):

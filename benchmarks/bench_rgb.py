@@ -18,7 +18,7 @@ held-out r (also after blurs of 1, 2, 4 px), training-core r, and `ssd` / `sift`
 
 Usage: python benchmarks/bench_rgb.py [--arms grey,rgb] [--folds 1] [--steps 1300] [--out benchmarks/results_rgb.json]
 """
-import argparse, dataclasses, math, os, platform, sys, time
+import argparse, dataclasses, json, math, os, platform, sys, time
 from pathlib import Path
 from types import SimpleNamespace
 import numpy as np, torch
@@ -45,7 +45,8 @@ class ChannelPatches(PatchDataset):
     on its own); item i → (A (1, n, n), B (C, n, n)). A pair here is any object with `a`, `b`, `name` and `shape`.
     `colour` > 0: each of B's channels raised to its own power exp(U(-colour, colour)), a change of stain strength and
     hue per patch (a per-channel scaling of optical density, -log b)."""
-    colour = 0.0
+    def __init__(self, *args, colour:float=0.0, **kw): super().__init__(*args, **kw); self.colour = colour
+
     def __getitem__(self, i:int):
         rng = np.random.default_rng([self.seed, i])
         p, near = self.pairs[rng.integers(len(self.pairs))], None
@@ -111,7 +112,7 @@ def train_arm(pairs, steps, seed=0, batch=8, colour=0.0):
     opts = [make_optimiser(opt, n.parameters()) for n in (na, nb)]
     na, nb = (n.to(memory_format=torch.channels_last).train() for n in (na, nb))
     fa, fb = _Autocast(na, 'cpu'), _Autocast(nb, 'cpu')
-    ds = ChannelPatches(pairs, patch=128, length=10**12, seed=seed, group=4, spread=32); ds.colour = colour
+    ds = ChannelPatches(pairs, patch=128, length=10**12, seed=seed, group=4, spread=32, colour=colour)
     gen, loss_cfg, losses = torch.Generator().manual_seed(seed), LossConfig(decay_l2=0.1), []
     for step in range(steps):
         xa, xb = (torch.stack(t).to(memory_format=torch.channels_last) for t in zip(*[ds[i] for i in range(step * batch, (step + 1) * batch)]))
@@ -124,7 +125,7 @@ def train_arm(pairs, steps, seed=0, batch=8, colour=0.0):
             o.step()
         losses.append(float(parts['total']))
         if (step + 1) % 100 == 0: print(f'  step {step + 1}: loss {np.mean(losses[-100:]):.4f}', flush=True)
-    return na.float(), nb.float(), float(np.mean(losses[-50:]))
+    return na, nb, float(np.mean(losses[-50:]))
 
 
 def run(arm, fold, steps):
@@ -151,7 +152,6 @@ if __name__ == '__main__':
     ap.add_argument('--steps', type=int, default=1300); ap.add_argument('--out', default=str(HERE/'results_rgb.json'))
     a = ap.parse_args()
     out = Path(a.out)
-    import json
     res = json.loads(out.read_text()) if out.exists() else {'machine': f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}", 'runs': []}
     done = {(r['arm'], r['fold'], r['steps']) for r in res['runs']}
     for fold in (int(f) for f in a.folds.split(',')):
