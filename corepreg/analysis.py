@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .images import DataError
+from .patches import image_batch
 
 # %% ../nbs/10_analysis.ipynb #52c916a2
 @dataclass
@@ -39,7 +40,7 @@ def collect_features(models, records:Sequence, which:str='bottleneck', mode:str=
         for i, r in enumerate(records):
             img = getattr(r, attr)
             if img is None: raise DataError(f"record {r.name!r} has no aligned modality-B patch (fixed_b)")
-            out, bott = net(torch.as_tensor(np.asarray(img, np.float32))[None, None].to(dev), return_bottleneck=True)
+            out, bott = net(image_batch(img).to(dev), return_bottleneck=True)
             t = bott if which == 'bottleneck' else out
             if mode == 'dense': v = t[0].flatten(1).T
             elif which == 'bottleneck': v = t[0].mean((-2, -1))[None]

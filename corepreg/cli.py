@@ -64,7 +64,8 @@ def grid_from_args(args) -> StudyGrid:
                      methods=_list(args.methods) or p.methods, steps=args.steps or 0, n_test=args.n_test or 0,
                      min_pairs=p.min_pairs if args.min_pairs is None else args.min_pairs,
                      data=DataConfig(folder_a=args.a or '', folder_b=args.b or '', test_folder_a=args.test_a or '',
-                                     test_folder_b=args.test_b or '', root=args.root or '', log_a=bool(args.log_a), split_seed=args.split_seed))
+                                     test_folder_b=args.test_b or '', root=args.root or '', log_a=bool(args.log_a), split_seed=args.split_seed,
+                                     colour_b=bool(getattr(args, 'colour_b', False))))
 
 # %% ../nbs/11a_cli.ipynb #07cd5d4f
 _BOLD = re.compile(r'\*\*(.+?)\*\*')
@@ -236,6 +237,7 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument('--' + f.replace('_', '-'), help={'a': 'folder of modality-A images (--data folder)', 'b': 'folder of modality-B images (--data folder)',
                                                          'root': 'dataset root (histological, cytological)'}.get(f, 'evaluation folder (--data folder; default: the other half of --a/--b)'))
     s.add_argument('--log-a', action='store_true', help='force log on modality A of folder pairs (default: chosen per image from its histogram)')
+    s.add_argument('--colour-b', action='store_true', help='keep the --b images in colour (RGB): network B sees three channels; the raw baselines register their grey')
     s.add_argument('--split-seed', type=whole(0), default=0, help='seed of the train / test half split of folder and isl data (default 0; the same for every training seed)')
     s.set_defaults(func=study_command)
     add_train_parser(sub); add_infer_parser(sub); add_register_parser(sub)

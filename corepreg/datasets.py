@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['SHARED_DATA', 'ISL_FILE', 'ISL_CHANNELS', 'ZENODO_API', 'RECORDS', 'CELL_LINES', 'Source', 'DATA_SOURCES',
            'uwloci_pairs', 'isl_pairs', 'data_cache', 'zenodo_files', 'zenodo_fetch', 'histological_pairs',
-           'cytological_pairs', 'DataConfig', 'ihc_tiles', 'source_pairs']
+           'cytological_pairs', 'similarity_fit', 'align_colour', 'uwloci_colour', 'DataConfig', 'ihc_tiles',
+           'source_pairs']
 
 # %% ../nbs/02b_datasets.ipynb #22991e83
 import dataclasses, json, os, shutil
@@ -14,8 +15,8 @@ from typing import Literal, Sequence, get_args
 
 import numpy as np
 
-from .core import Config, ConfigError
-from .images import DataError, Pair, _image_files, folder_pairs, ihc_pair, normalise, read_image, synthetic_pairs, to_unit
+from .core import Config, ConfigError, atomic_open, atomic_write
+from .images import DataError, Pair, _image_files, folder_pairs, ihc_pair, normalise, read_image, synthetic_pairs, to_gray, to_unit
 
 # %% ../nbs/02b_datasets.ipynb #3324e23d
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent/'shared'/'data' if '__file__' in globals() else Path('../../shared/data')
@@ -179,6 +180,76 @@ def cytological_pairs(root, fold:int=1, split:str='test') -> list[Pair]:
                               {'dataset': 'cytological', 'fold': fold, 'cell_line': line, 'split': split}))
     return pairs
 
+# %% ../nbs/02b_datasets.ipynb #c25b1159
+def similarity_fit(reference:np.ndarray, moving:np.ndarray, seed:int=0):
+    """The similarity (skimage `SimilarityTransform`) that maps `reference` coordinates onto the grey image `moving`, fitted
+    by RANSAC to cross-checked SIFT matches of the two (Lowe's ratio 0.8, 2 px residual), and its number of inliers."""
+    import warnings
+    from skimage.feature import SIFT, match_descriptors
+    from skimage.measure import ransac
+    from skimage.transform import SimilarityTransform
+    kp = []
+    for img in (reference, moving):
+        s = SIFT(upsampling=1, c_dog=0.01 / 3); s.detect_and_extract(to_unit(img))
+        kp.append((s.positions[:, ::-1], s.descriptors))       # (row, col) -> (x, y)
+    m = match_descriptors(kp[0][1], kp[1][1], cross_check=True, max_ratio=0.8)
+    if len(m) < 3: return None, 0
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        model, inliers = ransac((kp[0][0][m[:, 0]], kp[1][0][m[:, 1]]), SimilarityTransform, min_samples=3, residual_threshold=2,
+                                max_trials=3000, rng=seed)
+    return model, int(inliers.sum()) if inliers is not None else 0
+
+# %% ../nbs/02b_datasets.ipynb #efd5d3f0
+def align_colour(reference_dir, colour_dir, out, names:Sequence[str]|None=None, min_r:float=0.9, progress:bool=True) -> Path:
+    """Write each colour image of `colour_dir`, brought into the frame of the grey image of the same name in `reference_dir`
+    (`similarity_fit`, then each channel warped; black outside its footprint), to `out/<name>.tif` as 8-bit RGB, and every
+    fit to `out/alignment.csv`. An image whose fit leaves r(grey, reference) < `min_r` is refused by name (DataError)."""
+    import csv, io
+    import tifffile
+    from scipy import ndimage
+    from skimage.transform import warp
+    from tqdm.auto import tqdm
+    fr, fc = _image_files(Path(reference_dir)), _image_files(Path(colour_dir))
+    names = list(names or sorted(set(fr) & set(fc)))
+    missing = [n for n in names if n not in fr or n not in fc]
+    if missing: raise DataError(f"{missing[:5]}: not in both {reference_dir} and {colour_dir}")
+    if not names: raise DataError(f"{reference_dir} and {colour_dir} share no image names")
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    rows, bad = [], []
+    for n in tqdm(names, desc='aligning colour images', disable=not progress):
+        ref, rgb = read_image(fr[n]), read_image(fc[n], gray=False)
+        if rgb.ndim != 3 or rgb.shape[-1] not in (3, 4): raise DataError(f"{fc[n]}: is not an RGB image (shape {rgb.shape})")
+        rgb = rgb[..., :3]
+        model, inliers = similarity_fit(ref, to_gray(rgb))
+        if model is None: bad.append(f"{fc[n]} (too few SIFT matches)"); continue
+        moved = np.stack([warp(rgb[..., c].astype(np.float64), model, order=1, output_shape=ref.shape, preserve_range=True) for c in range(3)], -1)
+        inside = ndimage.binary_erosion(warp(np.ones(rgb.shape[:2]), model, order=0, output_shape=ref.shape) > 0.5, iterations=4)
+        r = float(np.corrcoef(to_gray(moved)[inside], ref[inside])[0, 1]) if inside.sum() > 100 else float('nan')
+        rows.append({'name': n, 'r': round(r, 4), 'scale': round(float(model.scale), 4), 'angle': round(float(np.degrees(model.rotation)), 3),
+                     'tx': round(float(model.translation[0]), 2), 'ty': round(float(model.translation[1]), 2), 'inliers': inliers,
+                     'footprint': round(float(inside.mean()), 4), 'reference': str(fr[n]), 'colour': str(fc[n])})
+        if not r >= min_r: bad.append(f"{fc[n]} (r = {r:.2f})"); continue
+        scale = 255 / max(255.0, float(rgb.max()))                          # 8-bit in, 8-bit out; wider images scaled down
+        buf = io.BytesIO(); tifffile.imwrite(buf, np.clip(np.round(moved * scale), 0, 255).astype(np.uint8), photometric='rgb')
+        atomic_write(out/f'{n}.tif', buf.getvalue())
+    if rows:
+        with atomic_open(out/'alignment.csv', 'w', newline='') as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0])); w.writeheader(); w.writerows(rows)
+    if bad: raise DataError(f"align_colour: {len(bad)} image(s) could not be brought into the reference frame (r < {min_r}): "
+                            f"{bad[:5]}; the others are in {out} (leave these out with names=...)")
+    return out
+
+# %% ../nbs/02b_datasets.ipynb #c33ce3e8
+def uwloci_colour(root=None, out=None, progress:bool=True) -> Path:
+    """The shared cores' RGB bright-field (`Input/HE_512`) brought into the SHG frame (`align_colour` against
+    `comparison/truth`), in `out` (default: the data cache's `uwloci-he-rgb`); written once, reused after."""
+    src = _shared(root)/'uwloci-shg-he'
+    out = Path(out) if out else data_cache()/'uwloci-he-rgb'
+    names = sorted(_image_files(src/'comparison'/'truth'))
+    if (out/'alignment.csv').exists() and all((out/f'{n}.tif').exists() for n in names): return out
+    return align_colour(src/'comparison'/'truth', src/'Input'/'HE_512', out, progress=progress)
+
 # %% ../nbs/02b_datasets.ipynb #8e2aac09
 Source = Literal['synthetic', 'ihc', 'folder', 'isl', 'histological', 'cytological']   # the one list of data sources
 DATA_SOURCES = get_args(Source)
@@ -197,11 +268,13 @@ class DataConfig(Config):
     fold: int = 1                         # cytological fold (1-3); folder / isl: 1 trains on the first half, 2 on the second
     split_seed: int = 0                   # seeds the folder / isl half split (never the training seed: no leak across seeds)
     log_a: bool = False                   # force log on modality A (else `norm` decides per image)
+    colour_b: bool = False                # keep folder modality B in colour (RGB): network B sees three channels
     norm: Literal['auto', 'minmax'] = 'auto'   # folder images: `normalise`
     n_pairs: int = 8                      # synthetic training images
     image_size: int = 256                 # synthetic image size
     patch: int = 128                      # training patch width, px
     intensity_aug: float = 0.0            # strength of random gamma / contrast / brightness per modality (0: none, CoMIR's)
+    colour_aug: float = 0.05              # colour images only: each channel of a patch raised to its own power exp(U(-s, s))
     group: int = 1                        # patches of a batch drawn from one neighbourhood of one image (1: independent, CoMIR's)
     spread: int = 32                      # px around the group's centre
 
@@ -211,6 +284,7 @@ class DataConfig(Config):
             if getattr(self, f) < 1: raise ConfigError(f"DataConfig.{f} must be at least 1, got {getattr(self, f)}")
         if self.source == 'folder' and not (self.folder_a and self.folder_b):
             raise ConfigError("DataConfig: source='folder' needs both folders, folder_a=... and folder_b=... (--a, --b)")
+        if self.colour_aug < 0: raise ConfigError(f"DataConfig.colour_aug must be 0 or more, got {self.colour_aug}")
 
 # %% ../nbs/02b_datasets.ipynb #def0ce3a
 def _halves(pairs:list[Pair], seed:int) -> tuple[list[Pair], list[Pair]]:
@@ -239,6 +313,8 @@ def source_pairs(data:DataConfig, split:Literal['train', 'test']='train', n_test
     "The `split` pairs of `data`'s source (`seed`: the training seed, which picks the synthetic scenes)."
     if split not in ('train', 'test'): raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     d, train = data, split == 'train'
+    if d.colour_b and d.source != 'folder':
+        raise ConfigError(f"DataConfig.colour_b: colour modality-B images come from folders (source='folder'), not {d.source!r}")
     if d.source == 'synthetic':
         return synthetic_pairs(d.n_pairs if train else (n_test or d.n_pairs), d.image_size, seed=1000 * seed + (7 if train else 1))
     if d.source == 'ihc': return ihc_tiles(((0, 0), (1, 1)) if train else ((0, 1), (1, 0)))
@@ -246,8 +322,8 @@ def source_pairs(data:DataConfig, split:Literal['train', 'test']='train', n_test
         if d.test_folder_a or d.test_folder_b:
             if not (d.test_folder_a and d.test_folder_b): raise ConfigError("DataConfig: give both test folders (--test-a, --test-b), or neither")
             a, b = (d.folder_a, d.folder_b) if train else (d.test_folder_a, d.test_folder_b)
-            return folder_pairs(a, b, log_a=d.log_a, norm=d.norm)
-        return _fold_half(folder_pairs(d.folder_a, d.folder_b, log_a=d.log_a, norm=d.norm), d, train)
+            return folder_pairs(a, b, log_a=d.log_a, norm=d.norm, colour_b=d.colour_b)
+        return _fold_half(folder_pairs(d.folder_a, d.folder_b, log_a=d.log_a, norm=d.norm, colour_b=d.colour_b), d, train)
     if d.source == 'isl': return _fold_half(isl_pairs(d.root or None), d, train)
     if not d.root: raise ConfigError(f"DataConfig: source={d.source!r} needs root=... (the downloaded dataset folder)")
     if d.source == 'histological': return histological_pairs(d.root, split)

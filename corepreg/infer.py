@@ -24,24 +24,34 @@ def _tiles(h:int, w:int, tile:int):
     return [(y, x, min(tile, h - y), min(tile, w - x)) for y in range(0, h, tile) for x in range(0, w, tile)]
 
 # %% ../nbs/07_infer.ipynb #8bf5758e
+def _in_channels(model:nn.Module) -> int:
+    "Input channels of a network: its first convolution's (1 for a network without one)."
+    first = getattr(model, 'first', None)
+    return getattr(first, 'in_channels', 1)
+
 @torch.no_grad()
 def comir(model:nn.Module, image:np.ndarray, tile:int|None=None, overlap:int=64, batch:int=4, device=None,
           amp:bool=False, max_pixels:int=2048 * 2048) -> np.ndarray:
-    "The float CoMIR of a 2-D image: (H, W) for one output channel, else (C, H, W). Images above `max_pixels` are tiled."
+    """The float CoMIR of an image: (H, W) for one output channel, else (C, H, W). The image is (H, W) grey, or (H, W, 3)
+    RGB for a network that takes colour. Images above `max_pixels` are tiled."""
     image = np.asarray(image, dtype=np.float32)
-    if image.ndim != 2: raise DataError(f"comir expects a 2-D (H, W) image, got shape {image.shape}")
+    cin = _in_channels(model)
+    if not ((image.ndim == 2 and cin == 1) or (image.ndim == 3 and image.shape[2] == cin)):
+        raise DataError(f"comir: this network takes {'an (H, W) grey image' if cin == 1 else f'an (H, W, {cin}) colour image'}, "
+                        f"got shape {image.shape}")
     device = get_device(device) if device is not None else next(model.parameters()).device
     model = model.to(device).eval()
-    h, w = image.shape
+    h, w = image.shape[:2]
     if tile is None and h * w > max_pixels: tile = 1024
     s = getattr(model, 'stride', 1)
     up = lambda n: -(-n // s) * s                     # round up to the stride
     # pad at the bottom and right to the stride, so whole-image and tiled passes share one pooling grid
-    image = np.pad(image, ((0, up(h) - h), (0, up(w) - w)), mode='reflect')
-    H, W = image.shape
+    image = np.pad(image, ((0, up(h) - h), (0, up(w) - w)) + ((0, 0),) * (image.ndim - 2), mode='reflect')
+    planes = image[None] if image.ndim == 2 else np.ascontiguousarray(np.moveaxis(image, -1, 0))   # (C, H, W)
+    H, W = planes.shape[1:]
     ctx = torch.autocast(device.type, dtype=torch.bfloat16) if amp else torch.autocast(device.type, enabled=False)
     if tile is None:
-        with ctx: out = model(torch.from_numpy(image)[None, None].to(device)).float()[0]
+        with ctx: out = model(torch.from_numpy(planes)[None].to(device)).float()[0]
     else:
         tile, o = up(tile), up(overlap)
         # each tile with up to `o` px of real context on every side, clipped at the image border (where the
@@ -54,8 +64,8 @@ def comir(model:nn.Module, image:np.ndarray, tile:int|None=None, overlap:int=64,
         for (th, tw), boxes in groups.items():
             for i in range(0, len(boxes), batch):
                 chunk = boxes[i:i + batch]
-                xs = np.stack([image[y0:y0 + th, x0:x0 + tw] for *_, y0, x0 in chunk])
-                with ctx: z = model(torch.from_numpy(xs)[:, None].to(device)).float()
+                xs = np.stack([planes[:, y0:y0 + th, x0:x0 + tw] for *_, y0, x0 in chunk])
+                with ctx: z = model(torch.from_numpy(xs).to(device)).float()
                 if out is None: out = torch.empty(z.shape[1], H, W, device=device)
                 for (y, x, bh, bw, y0, x0), zi in zip(chunk, z):
                     out[:, y:y + bh, x:x + bw] = zi[:, y - y0:y - y0 + bh, x - x0:x - x0 + bw]
@@ -77,7 +87,7 @@ class Representer:
         self.models, self.tile = models, tile
 
     def unquantised(self, image, modality:str) -> np.ndarray:
-        "The CoMIR as the network gives it (float32), before the 8-bit export."
+        "The CoMIR as the network gives it (float32), before the 8-bit export; `image` is (H, W), or (H, W, 3) for a network B trained on colour."
         if modality not in ('A', 'B'): raise ValueError(f"modality must be 'A' or 'B', got {modality!r}")
         return comir(self.models[modality].net, image, tile=self.tile)
 
@@ -110,7 +120,8 @@ def infer_command(args) -> int:
     try:
         if out.exists() and not out.is_dir(): raise FileNotFoundError(f"--out {out}: is a file, not a folder")
         rep = Representer(args.run, tile=args.tile)
-        images = {path: read_image(path) for path in args.images}   # every image is read before any is written
+        colour = args.modality == 'B' and rep.config.data.colour_b                  # network B trained on RGB takes RGB
+        images = {path: read_image(path, gray=not colour) for path in args.images}   # every image is read before any is written
     except (CheckpointError, FileNotFoundError, DataError) as e: raise SystemExit(f"corepreg infer: {e}")
     from tqdm.auto import tqdm
     for path in tqdm(args.images, desc=f'CoMIRs ({args.modality})', disable=not sys.stderr.isatty()):

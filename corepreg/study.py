@@ -19,7 +19,7 @@ import pandas as pd
 from .core import Config, ConfigError, atomic_write, run_folder, save_json
 from .images import DataError
 from .datasets import DATA_SOURCES, DataConfig, source_pairs
-from .data import make_eval_set
+from .data import grey_records, make_eval_set
 from .evaluate import (cluster_bootstrap_ci, evaluate, failure_counts, paired_comparisons, plot_error_cdf, plot_success,
                                spearman_ci, summary)
 from .register import METHODS
@@ -96,6 +96,7 @@ class StudyGrid(Config):
         if self.seeds < 1: raise ConfigError(f"StudyGrid.seeds must be at least 1, got {self.seeds}")
         if self.min_pairs < 0: raise ConfigError(f"StudyGrid.min_pairs must be 0 or more, got {self.min_pairs}")
         if 'folder' in self.datasets and not (self.data.folder_a and self.data.folder_b): raise ConfigError("--data folder needs --a DIR and --b DIR")
+        if self.data.colour_b and 'folder' not in self.datasets: raise ConfigError("--colour-b keeps the --b images of --data folder in colour; this grid has no folder data")
 
 # %% ../nbs/11_study.ipynb #64dfd65f
 @dataclasses.dataclass(frozen=True)
@@ -134,12 +135,13 @@ def shard(items:list, spec:str|None) -> list:
     return items[i - 1::n]
 
 # %% ../nbs/11_study.ipynb #cb559fb6
-_WHERE = ('folder_a', 'folder_b', 'test_folder_a', 'test_folder_b', 'root', 'split_seed', 'log_a', 'norm')   # the grid's; the rest the preset's
+_WHERE = ('folder_a', 'folder_b', 'test_folder_a', 'test_folder_b', 'root', 'split_seed', 'log_a', 'norm', 'colour_b')   # the grid's; the rest the preset's
 
 def train_config(grid:StudyGrid, cell:Cell) -> TrainConfig:
     "The training config of a cell: the preset's, with the grid's data locations and the cell's source, fold, critic (at its temperature), supervision and seed."
     base = TRAIN_PRESETS[STUDY_PRESETS[grid.preset].train]
     data = base.data.replace(source=cell.dataset, fold=cell.fold, **{f: getattr(grid.data, f) for f in _WHERE})
+    data = data.replace(colour_b=grid.data.colour_b and cell.dataset == 'folder')   # colour B: folder data only
     critic = cell.critic or 'mse'
     cfg = base.replace(data=data, seed=cell.seed, critic=critic, supervision=cell.supervision or 'none',
                        tau=STUDY_PRESETS[grid.preset].tau(critic, base.loss.tau))
@@ -181,7 +183,8 @@ def run_cell(grid:StudyGrid, cell:Cell, out, records:list, progress:bool=False, 
     workers = workers if len(records) >= 16 else 1
     out = Path(out)
     if cell.raw:
-        dfs = [evaluate(records, m, progress=progress, workers=workers) for m in RAW_METHODS]
+        grey = grey_records(records)   # a colour modality is registered as its grey by the raw baselines
+        dfs = [evaluate(grey, m, progress=progress, workers=workers) for m in RAW_METHODS]
         return [_row(cell, m, d, train_seconds=np.nan, effective_rank_bottleneck=np.nan, effective_rank_output=np.nan, comir_r=np.nan,
                      collapsed_bottleneck=np.nan)
                 for m, d in zip(RAW_METHODS, dfs)], pd.concat(dfs).assign(cell_id=cell.id), {}

@@ -140,10 +140,10 @@ def latest_checkpoint(run_dir) -> dict|None:
 
 # %% ../nbs/06_train.ipynb #25801deb
 def build_models(cfg:TrainConfig) -> nn.ModuleDict:
-    "Network and head of each modality: `models['A'].net`, `models['A'].head` (head is None without one)."
+    "Network and head of each modality: `models['A'].net`, `models['A'].head` (head is None without one). Network B takes three channels where the data's modality B is RGB (`colour_b`)."
     out = nn.ModuleDict()
     for m in ('A', 'B'):
-        net = DenseUNet(cfg.model)
+        net = DenseUNet(cfg.model if m == 'A' or not cfg.data.colour_b else dataclasses.replace(cfg.model, in_channels=3))
         pair = nn.Module(); pair.net = net; pair.head = bottleneck_head(cfg.loss.supervision, net.bottleneck_channels, cfg.loss.proj_dim)
         out[m] = pair
     return out
@@ -383,7 +383,8 @@ def _loader(run:Run, end:int, num_workers:int|None=None):
     "The batches of steps `run.step` to `end`: each step's patch indices fixed by the step (so a resumed run draws the same ones)."
     cfg = run.cfg
     d, batch = cfg.data, cfg.optim.batch
-    ds = PatchDataset(run.pairs, patch=d.patch, length=10**12, seed=cfg.seed, intensity=d.intensity_aug, group=d.group, spread=d.spread)
+    ds = PatchDataset(run.pairs, patch=d.patch, length=10**12, seed=cfg.seed, intensity=d.intensity_aug, group=d.group, spread=d.spread,
+                      colour=d.colour_aug)
     order = [i for s in range(run.step, end) for i in _batch_indices(s, batch, run.rank, run.world)]
     if num_workers is None: num_workers = 4 if run.device.type == 'cuda' else 0
     return torch.utils.data.DataLoader(ds, batch_size=batch, sampler=order, num_workers=num_workers,
