@@ -4,7 +4,7 @@ The networks see the shared cores' bright-field as grey (`comparison/truth`, the
 SHG frame). The raw `Input/HE_512` is RGB but not registered. This script:
 
 1. brings each core's `HE_512` into the frame of its `truth`: a RANSAC similarity fit to cross-checked SIFT matches of
-   truth and grey(HE_512) (monomodal, `bench_real.similarity_fit`), then each colour channel warped by it;
+   truth and grey(HE_512) (monomodal, `corepreg.datasets.similarity_fit`, as `align_colour` does), then each colour channel warped by it;
    the Pearson r between grey(warped HE_512) and truth, inside the warped image's footprint, checks the fit;
 2. asks how well a per-pixel regressor predicts the SHG (normalised as the trainer does, then blurred by 1 px) from the
    bright-field, given: `grey` (truth), `rgb` (the warped HE_512), `hed` (its three stain channels by
@@ -25,11 +25,9 @@ from types import SimpleNamespace
 import numpy as np
 from scipy import ndimage
 from corepreg.core import save_json
-from corepreg.datasets import _halves
+from corepreg.datasets import _halves, similarity_fit   # the package's monomodal SIFT similarity fit (align_colour's)
 from corepreg.images import normalise, read_image, to_gray, to_unit
 from corepreg.study import git_commit
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_real import similarity_fit   # the same monomodal SIFT similarity fit as the real-misalignment benchmark
 
 HERE = Path(__file__).resolve().parent
 D = Path(os.environ.get('COREPREG_SHARED_DATA', HERE.parent.parent/'shared'/'data'))/'uwloci-shg-he'

@@ -26,29 +26,11 @@ from corepreg.data import read_image, to_gray, to_unit
 from corepreg.evaluate import corner_error
 from corepreg.infer import Representer
 from corepreg.register import register_pair
-from corepreg.datasets import _halves
+from corepreg.datasets import _halves, similarity_fit   # the monomodal SIFT + RANSAC similarity fit
 
 HERE = Path(__file__).resolve().parent
 D = Path(os.environ.get('COREPREG_SHARED_DATA', HERE.parent.parent/'shared'/'data'))/'uwloci-shg-he'
 SHG, HE, TRUTH = D/'Input'/'SHG_512_not_adjusted', D/'Input'/'HE_512', D/'comparison'/'truth'
-
-
-def similarity_fit(truth, he):
-    "The similarity truth → HE_512 (grey) that RANSAC fits to cross-checked SIFT matches: (skimage model, inlier count)."
-    import warnings
-    from skimage.feature import SIFT, match_descriptors
-    from skimage.measure import ransac
-    from skimage.transform import SimilarityTransform
-    kp = []
-    for img in (truth, he):
-        s = SIFT(upsampling=1, c_dog=0.01 / 3); s.detect_and_extract(to_unit(img))
-        kp.append((s.positions[:, ::-1], s.descriptors))
-    m = match_descriptors(kp[0][1], kp[1][1], cross_check=True, max_ratio=0.8)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        model, inl = ransac((kp[0][0][m[:, 0]], kp[1][0][m[:, 1]]), SimilarityTransform, min_samples=3, residual_threshold=2,
-                            max_trials=3000, rng=0)
-    return model, int(inl.sum())
 
 
 def scale_of(truth, he) -> float:

@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['SHARED_DATA', 'ISL_FILE', 'ISL_CHANNELS', 'ZENODO_API', 'RECORDS', 'CELL_LINES', 'Source', 'DATA_SOURCES',
            'uwloci_pairs', 'isl_pairs', 'data_cache', 'zenodo_files', 'zenodo_fetch', 'histological_pairs',
-           'cytological_pairs', 'similarity_fit', 'align_colour', 'uwloci_colour', 'DataConfig', 'ihc_tiles',
-           'source_pairs']
+           'cytological_pairs', 'similarity_fit', 'align_colour', 'uwloci_colour', 'align_colour_command',
+           'add_colour_parser', 'DataConfig', 'ihc_tiles', 'source_pairs']
 
 # %% ../nbs/02b_datasets.ipynb #22991e83
-import dataclasses, json, os, shutil
+import dataclasses, json, os, shutil, sys
 from pathlib import Path
 from typing import Literal, Sequence, get_args
 
@@ -203,8 +203,10 @@ def similarity_fit(reference:np.ndarray, moving:np.ndarray, seed:int=0):
 # %% ../nbs/02b_datasets.ipynb #efd5d3f0
 def align_colour(reference_dir, colour_dir, out, names:Sequence[str]|None=None, min_r:float=0.9, progress:bool=True) -> Path:
     """Write each colour image of `colour_dir`, brought into the frame of the grey image of the same name in `reference_dir`
-    (`similarity_fit`, then each channel warped; black outside its footprint), to `out/<name>.tif` as 8-bit RGB, and every
-    fit to `out/alignment.csv`. An image whose fit leaves r(grey, reference) < `min_r` is refused by name (DataError)."""
+    (`similarity_fit`, then each channel warped), to `out/<name>.tif` as 8-bit RGB, and every fit to `out/alignment.csv`.
+    Outside the colour image's footprint the reference stands in, the same on all three channels, scaled to match the
+    colour image's grey (a least-squares line fitted inside). An image whose fit leaves r(grey, reference) < `min_r`
+    is refused by name (DataError)."""
     import csv, io
     import tifffile
     from scipy import ndimage
@@ -224,11 +226,18 @@ def align_colour(reference_dir, colour_dir, out, names:Sequence[str]|None=None, 
         model, inliers = similarity_fit(ref, to_gray(rgb))
         if model is None: bad.append(f"{fc[n]} (too few SIFT matches)"); continue
         moved = np.stack([warp(rgb[..., c].astype(np.float64), model, order=1, output_shape=ref.shape, preserve_range=True) for c in range(3)], -1)
-        inside = ndimage.binary_erosion(warp(np.ones(rgb.shape[:2]), model, order=0, output_shape=ref.shape) > 0.5, iterations=4)
-        r = float(np.corrcoef(to_gray(moved)[inside], ref[inside])[0, 1]) if inside.sum() > 100 else float('nan')
+        cover = warp(np.ones(rgb.shape[:2]), model, order=1, output_shape=ref.shape)        # 1 inside the footprint
+        inside = ndimage.binary_erosion(cover > 0.5, iterations=4)
+        grey = to_gray(moved)
+        r = float(np.corrcoef(grey[inside], ref[inside])[0, 1]) if inside.sum() > 100 else float('nan')
+        if r >= min_r:                      # no black frame where the colour image ends: the reference's grey, matched to it
+            slope, offset = np.polyfit(ref[inside].astype(np.float64), grey[inside], 1)
+            outside = cover < 0.999
+            moved[outside] = (slope * ref[outside] + offset)[:, None]
         rows.append({'name': n, 'r': round(r, 4), 'scale': round(float(model.scale), 4), 'angle': round(float(np.degrees(model.rotation)), 3),
                      'tx': round(float(model.translation[0]), 2), 'ty': round(float(model.translation[1]), 2), 'inliers': inliers,
-                     'footprint': round(float(inside.mean()), 4), 'reference': str(fr[n]), 'colour': str(fc[n])})
+                     'footprint': round(float(inside.mean()), 4), 'filled': round(float((cover < 0.999).mean()), 4),
+                     'reference': str(fr[n]), 'colour': str(fc[n])})
         if not r >= min_r: bad.append(f"{fc[n]} (r = {r:.2f})"); continue
         scale = 255 / max(255.0, float(rgb.max()))                          # 8-bit in, 8-bit out; wider images scaled down
         buf = io.BytesIO(); tifffile.imwrite(buf, np.clip(np.round(moved * scale), 0, 255).astype(np.uint8), photometric='rgb')
@@ -247,8 +256,30 @@ def uwloci_colour(root=None, out=None, progress:bool=True) -> Path:
     src = _shared(root)/'uwloci-shg-he'
     out = Path(out) if out else data_cache()/'uwloci-he-rgb'
     names = sorted(_image_files(src/'comparison'/'truth'))
-    if (out/'alignment.csv').exists() and all((out/f'{n}.tif').exists() for n in names): return out
+    done = (out/'alignment.csv').exists() and 'filled' in (out/'alignment.csv').read_text().split('\n')[0]   # written by today's align_colour
+    if done and all((out/f'{n}.tif').exists() for n in names): return out
     return align_colour(src/'comparison'/'truth', src/'Input'/'HE_512', out, progress=progress)
+
+# %% ../nbs/02b_datasets.ipynb #c48bbef4
+def align_colour_command(args) -> int:
+    "`corepreg align-colour --reference DIR --colour DIR --out DIR`."
+    try: out = align_colour(args.reference, args.colour, args.out, min_r=args.min_r, progress=sys.stderr.isatty())
+    except (DataError, FileNotFoundError) as e: raise SystemExit(f"corepreg align-colour: {e}")
+    import csv
+    with open(out/'alignment.csv', newline='') as f: rows = list(csv.DictReader(f))
+    for r in rows: print(f"{r['colour']} -> {out/(r['name'] + '.tif')}: r {float(r['r']):.3f}, scale {float(r['scale']):.3f}, angle {float(r['angle']):+.1f} deg")
+    print(f"{len(rows)} colour images in the reference frame in {out} (fits: {out/'alignment.csv'}); train on them with --b {out} --colour-b")
+    return 0
+
+def add_colour_parser(sub):
+    "The `align-colour` sub-command."
+    p = sub.add_parser('align-colour', help='bring colour images into the frame of their registered grey partners (SIFT similarity fit)')
+    p.add_argument('--reference', required=True, help='folder of registered grey images (e.g. comparison/truth)')
+    p.add_argument('--colour', required=True, help='folder of colour images of the same names, not registered (e.g. Input/HE_512)')
+    p.add_argument('--out', required=True, help='folder for <name>.tif (8-bit RGB, in the reference frame) and alignment.csv')
+    p.add_argument('--min-r', type=float, default=0.9, help='refuse a fit whose grey correlates with the reference below this (default 0.9)')
+    p.set_defaults(func=align_colour_command)
+    return p
 
 # %% ../nbs/02b_datasets.ipynb #8e2aac09
 Source = Literal['synthetic', 'ihc', 'folder', 'isl', 'histological', 'cytological']   # the one list of data sources

@@ -186,3 +186,28 @@ def test_isl_tiles():
     folder = SHARED_DATA/'isl-kevan-phase-fluo'/'images'
     assert not heavy_tailed(read_image(folder/ISL_FILE.format(ISL_CHANNELS['PHASE'])))
     assert heavy_tailed(read_image(folder/ISL_FILE.format(ISL_CHANNELS['NFH'])))
+
+
+def test_align_colour_cli_brings_a_turned_scaled_colour_image_back(tmp_path):
+    "`corepreg align-colour` undoes a known similarity of a colour image against its grey partner, and refuses a mismatch by name."
+    import csv
+    from skimage import data as skdata, io as skio
+    from skimage.color import rgb2gray
+    from skimage.transform import SimilarityTransform, warp as skwarp
+    from conftest import VENV_BIN, run
+    (tmp_path/'ref').mkdir(); (tmp_path/'col').mkdir()
+    rgb = skdata.immunohistochemistry()[64:448, 64:448]
+    true = SimilarityTransform(scale=0.96, rotation=np.radians(-11), translation=(25, -8))
+    skio.imsave(tmp_path/'ref'/'core.png', (rgb2gray(rgb) * 255).round().astype(np.uint8), check_contrast=False)
+    tifffile.imwrite(tmp_path/'col'/'core.tif', np.stack([skwarp(rgb[..., c], true.inverse, order=1, preserve_range=True)
+                                                          for c in range(3)], -1).round().astype(np.uint8))
+    corepreg = str(VENV_BIN/'corepreg')
+    r = run([corepreg, 'align-colour', '--reference', str(tmp_path/'ref'), '--colour', str(tmp_path/'col'), '--out', str(tmp_path/'out')])
+    assert r.returncode == 0, r.stderr
+    with open(tmp_path/'out'/'alignment.csv', newline='') as f: fit = next(csv.DictReader(f))
+    assert abs(float(fit['scale']) - 0.96) < 0.005 and abs(float(fit['angle']) + 11) < 0.2 and float(fit['r']) > 0.99
+    back = tifffile.imread(tmp_path/'out'/'core.tif').astype(float)
+    assert back.shape == rgb.shape and np.abs(back[80:300, 80:300] - rgb[80:300, 80:300]).mean() < 4
+    tifffile.imwrite(tmp_path/'col'/'core.tif', (np.random.default_rng(0).random(rgb.shape) * 255).astype(np.uint8))
+    r = run([corepreg, 'align-colour', '--reference', str(tmp_path/'ref'), '--colour', str(tmp_path/'col'), '--out', str(tmp_path/'bad')])
+    assert r.returncode == 1 and 'core.tif' in r.stderr and not (tmp_path/'bad'/'core.tif').exists(), r.stderr

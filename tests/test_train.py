@@ -1,6 +1,7 @@
 """Trainer faults that need real processes: kill -9 and resume, a kill in the middle of a checkpoint write,
 a 2-process torchrun (gloo) run, and the command line's errors."""
 import json, os, shutil, signal, subprocess, time
+import tifffile
 from pathlib import Path
 from unittest import mock
 
@@ -252,6 +253,49 @@ def test_colour_images_are_made_grey_and_said_once(tmp_path):
     assert list(notes) == ['B'] and notes['B'] in said[0]
     r = run([CORE, 'train', '--resume', str(out)])                 # the note does not stop a resume
     assert r.returncode == 0, r.stderr
+
+
+
+def test_colour_b_trains_network_b_on_rgb_and_infer_takes_rgb(tmp_path):
+    "With --colour-b modality B stays RGB: nothing is made grey, network B takes 3 channels, `infer` reads B files in colour."
+    import numpy as np
+    from skimage import io as skio
+    from corepreg.images import normalise, read_image
+    from corepreg.infer import Representer
+    from corepreg.train import load_run
+    rng = np.random.default_rng(0)
+    for m in ('A', 'B'): (tmp_path/m).mkdir()
+    for n in ('c1', 'c2', 'c3', 'c4'):
+        img = (rng.random((80, 80, 3)) * 255).astype(np.uint8)
+        skio.imsave(tmp_path/'A'/f'{n}.png', img[..., 0], check_contrast=False)
+        skio.imsave(tmp_path/'B'/f'{n}.png', img, check_contrast=False)
+    out = tmp_path/'run'
+    r = run([CORE, 'train', *SMALL, '--steps', '2', '--data', 'folder', '--a', str(tmp_path/'A'), '--b', str(tmp_path/'B'),
+             '--colour-b', '--out', str(out)])
+    assert r.returncode == 0, r.stderr
+    assert 'converted to grey' not in r.stdout and 'notes' not in json.loads((out/'config.json').read_text())
+    cfg, models = load_run(out)
+    assert cfg.data.colour_b and models['B'].net.first.in_channels == 3 and models['A'].net.first.in_channels == 1
+    r = run([CORE, 'infer', '--run', str(out), '--modality', 'B', str(tmp_path/'B'/'c1.png'), '--out', str(tmp_path/'c')])
+    assert r.returncode == 0, r.stderr
+    expect = Representer(out).unquantised(normalise(read_image(tmp_path/'B'/'c1.png', gray=False))[0], 'B')
+    np.testing.assert_allclose(tifffile.imread(tmp_path/'c'/'c1_comir.tif'), expect, atol=1e-5)
+    r = run([CORE, 'infer', '--run', str(out), '--modality', 'B', str(tmp_path/'A'/'c1.png'), '--out', str(tmp_path/'c')])
+    assert r.returncode != 0 and 'takes an (H, W, 3) colour image' in r.stderr, r.stderr
+
+
+def test_raw_baselines_register_the_grey_of_a_colour_modality(tmp_path):
+    "A colour B whose grey is the grey B gives the raw baselines the very same registrations, pair by pair."
+    import numpy as np
+    from corepreg.data import Pair, make_eval_set, synthetic_pair
+    from corepreg.study import Cell, StudyGrid, run_cell
+    p = synthetic_pair(192, seed=4)
+    grey, colour = Pair(p.a, p.b, 'core'), Pair(p.a, np.repeat(p.b[..., None], 3, -1), 'core')   # luma of (b, b, b) is b
+    recs = {k: make_eval_set([q], patch=128, levels=(1, 3), seed=2) for k, q in (('grey', grey), ('colour', colour))}
+    assert recs['colour'][0].moving.shape == (128, 128, 3)
+    res = {k: run_cell(StudyGrid(), Cell('folder', 1, 0), tmp_path, r)[1] for k, r in recs.items()}
+    assert len(res['grey']) == 4
+    np.testing.assert_allclose(res['colour'].error.to_numpy(), res['grey'].error.to_numpy(), atol=1e-3)
 
 
 FIXTURES = Path(__file__).parent/'fixtures'
