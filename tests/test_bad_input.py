@@ -56,7 +56,7 @@ CASES = [
     ('study-shard-zero', lambda t: ['study', '--shard', '0/2'], 2, 'i must be between 1 and n'),
     ('study-split-seed-negative', lambda t: ['study', '--split-seed', '-1'], 2, '--split-seed: must be ≥ 0, got -1'),
     ('study-preset', lambda t: ['study', '--preset', 'huge'], 2, "--preset: invalid choice: 'huge'"),
-    ('study-unknown-option', lambda t: ['study', '--colour', 'red'], 2, 'unrecognized arguments: --colour red'),
+    ('study-unknown-option', lambda t: ['study', '--flavour', 'red'], 2, 'unrecognized arguments: --flavour red'),
     # ---- study: values checked against the grid (usage errors, exit 2)
     ('study-dataset', lambda t: ['study', '--data', 'mnist'], 2, "unknown dataset(s) ['mnist']"),
     ('study-method', lambda t: ['study', '--methods', 'elastix'], 2, "unknown methods ['elastix']"),
