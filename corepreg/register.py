@@ -486,7 +486,7 @@ def register_pair(fixed, moving,
     if method not in METHODS: raise ValueError(f"method: {method!r} is not one of {sorted(METHODS)}")
     if fixed_modality not in ('A', 'B'): raise ValueError(f"fixed_modality: {fixed_modality!r} is not 'A' or 'B'")
     options = {**angle_options(method, angles), **options}
-    f_grey, _, f_name = _load(fixed, 'fixed')
+    f_grey, f_native, f_name = _load(fixed, 'fixed')
     m_grey, m_native, m_name = _load(moving, 'moving')
     if f_grey.shape != m_grey.shape:
         raise ValueError(f"fixed {f_name} is {f_grey.shape[1]} × {f_grey.shape[0]} px but moving {m_name} is "
@@ -495,8 +495,11 @@ def register_pair(fixed, moving,
     if rep is None: a, b = normalise(f_grey, name=f_name)[0], normalise(m_grey, name=m_name)[0]
     else:
         other = 'B' if fixed_modality == 'A' else 'A'
-        a = rep(input_image(f_grey, rep.config.data, fixed_modality, f_name), fixed_modality)
-        b = rep(input_image(m_grey, rep.config.data, other, m_name), other)
+        def net_input(grey, native, modality, name):      # network B of a run trained on colour (`colour_b`) takes the colour
+            img = as_float(native, gray=False, name=name) if modality == 'B' and rep.config.data.colour_b else grey
+            return input_image(img[..., :3] if img.ndim == 3 else img, rep.config.data, modality, name)
+        a = rep(net_input(f_grey, f_native, fixed_modality, f_name), fixed_modality)
+        b = rep(net_input(m_grey, m_native, other, m_name), other)
         if a.ndim != 2: raise ValueError(f"run {run}: its CoMIRs have {a.shape[0]} channels; registration needs one")
     est = register(a, b, method, **options)
     if out is not None:
