@@ -108,6 +108,7 @@ def make_eval_set(pairs:Sequence[Pair], patch:int, levels=(1, 2, 3, 4), seed:int
                                       fixed_b.copy(), _crop_warp(p.a, T, oy, ox, patch), {**p.meta, 'offset': (oy, ox)}))
     return out
 
+# %% ../nbs/02d_data.ipynb #f35d648e
 def grey_records(records:Sequence[EvalRecord]) -> list[EvalRecord]:
     "The records with every colour patch made grey (`to_gray`): the raw-image baselines register grey images."
     g = lambda x: to_gray(x) if x is not None and x.ndim == 3 else x

@@ -200,6 +200,23 @@ def similarity_fit(reference:np.ndarray, moving:np.ndarray, seed:int=0):
                                 max_trials=3000, rng=seed)
     return model, int(inliers.sum()) if inliers is not None else 0
 
+# %% ../nbs/02b_datasets.ipynb #3a0f6200
+def _into_frame(ref:np.ndarray, rgb:np.ndarray, model):
+    """`rgb` warped into `ref`'s frame by `model` (reference → colour coordinates): (the image, its footprint eroded by 4 px,
+    its coverage, r of its grey against `ref` inside). Where it does not reach, `ref` stands in on every channel, scaled to
+    its grey by a line fitted inside: a black frame there would be an edge that the other modality does not have."""
+    from scipy import ndimage
+    from skimage.transform import warp
+    moved = np.stack([warp(rgb[..., c].astype(np.float64), model, order=1, output_shape=ref.shape, preserve_range=True) for c in range(3)], -1)
+    cover = warp(np.ones(rgb.shape[:2]), model, order=1, output_shape=ref.shape)        # 1 inside the footprint
+    inside = ndimage.binary_erosion(cover > 0.5, iterations=4)
+    grey = to_gray(moved)
+    r = float(np.corrcoef(grey[inside], ref[inside])[0, 1]) if inside.sum() > 100 else float('nan')
+    if np.isfinite(r):
+        slope, offset = np.polyfit(ref[inside].astype(np.float64), grey[inside], 1)
+        moved[cover < 0.999] = (slope * ref[cover < 0.999] + offset)[:, None]
+    return moved, inside, cover, r
+
 # %% ../nbs/02b_datasets.ipynb #efd5d3f0
 def align_colour(reference_dir, colour_dir, out, names:Sequence[str]|None=None, min_r:float=0.9, progress:bool=True) -> Path:
     """Write each colour image of `colour_dir`, brought into the frame of the grey image of the same name in `reference_dir`
@@ -209,8 +226,6 @@ def align_colour(reference_dir, colour_dir, out, names:Sequence[str]|None=None, 
     is refused by name (DataError)."""
     import csv, io
     import tifffile
-    from scipy import ndimage
-    from skimage.transform import warp
     from tqdm.auto import tqdm
     fr, fc = _image_files(Path(reference_dir)), _image_files(Path(colour_dir))
     names = list(names or sorted(set(fr) & set(fc)))
@@ -225,15 +240,7 @@ def align_colour(reference_dir, colour_dir, out, names:Sequence[str]|None=None, 
         rgb = rgb[..., :3]
         model, inliers = similarity_fit(ref, to_gray(rgb))
         if model is None: bad.append(f"{fc[n]} (too few SIFT matches)"); continue
-        moved = np.stack([warp(rgb[..., c].astype(np.float64), model, order=1, output_shape=ref.shape, preserve_range=True) for c in range(3)], -1)
-        cover = warp(np.ones(rgb.shape[:2]), model, order=1, output_shape=ref.shape)        # 1 inside the footprint
-        inside = ndimage.binary_erosion(cover > 0.5, iterations=4)
-        grey = to_gray(moved)
-        r = float(np.corrcoef(grey[inside], ref[inside])[0, 1]) if inside.sum() > 100 else float('nan')
-        if r >= min_r:                      # no black frame where the colour image ends: the reference's grey, matched to it
-            slope, offset = np.polyfit(ref[inside].astype(np.float64), grey[inside], 1)
-            outside = cover < 0.999
-            moved[outside] = (slope * ref[outside] + offset)[:, None]
+        moved, inside, cover, r = _into_frame(ref, rgb, model)
         rows.append({'name': n, 'r': round(r, 4), 'scale': round(float(model.scale), 4), 'angle': round(float(np.degrees(model.rotation)), 3),
                      'tx': round(float(model.translation[0]), 2), 'ty': round(float(model.translation[1]), 2), 'inliers': inliers,
                      'footprint': round(float(inside.mean()), 4), 'filled': round(float((cover < 0.999).mean()), 4),
@@ -271,6 +278,7 @@ def align_colour_command(args) -> int:
     print(f"{len(rows)} colour images in the reference frame in {out} (fits: {out/'alignment.csv'}); train on them with --b {out} --colour-b")
     return 0
 
+# %% ../nbs/02b_datasets.ipynb #cb6caa9a
 def add_colour_parser(sub):
     "The `align-colour` sub-command."
     p = sub.add_parser('align-colour', help='bring colour images into the frame of their registered grey partners (SIFT similarity fit)')

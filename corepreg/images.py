@@ -46,6 +46,7 @@ def check_image(img:np.ndarray, name:str, colour:bool=False) -> np.ndarray:
     if img.size == 0 or img.max() == img.min(): raise DataError(f"{name}: is constant ({img.flat[0] if img.size else 'empty'}); nothing to register")
     return img
 
+# %% ../nbs/02a_images.ipynb #56d59b7b
 def n_channels(img:np.ndarray) -> int:
     "1 for an (H, W) image, C for an (H, W, C) one: the input channels a network needs for it."
     return 1 if img.ndim == 2 else img.shape[-1]

@@ -29,16 +29,21 @@ def _in_channels(model:nn.Module) -> int:
     first = getattr(model, 'first', None)
     return getattr(first, 'in_channels', 1)
 
+# %% ../nbs/07_infer.ipynb #eec58d48
+def _check_channels(image:np.ndarray, cin:int) -> np.ndarray:
+    "`image` if a network with `cin` input channels takes it ((H, W) for 1, (H, W, cin) else); a DataError naming both shapes if not."
+    if not ((image.ndim == 2 and cin == 1) or (image.ndim == 3 and image.shape[2] == cin)):
+        raise DataError(f"comir: this network takes {'an (H, W) grey image' if cin == 1 else f'an (H, W, {cin}) colour image'}, "
+                        f"got shape {image.shape}")
+    return image
+
+# %% ../nbs/07_infer.ipynb #37a2c326
 @torch.no_grad()
 def comir(model:nn.Module, image:np.ndarray, tile:int|None=None, overlap:int=64, batch:int=4, device=None,
           amp:bool=False, max_pixels:int=2048 * 2048) -> np.ndarray:
     """The float CoMIR of an image: (H, W) for one output channel, else (C, H, W). The image is (H, W) grey, or (H, W, 3)
     RGB for a network that takes colour. Images above `max_pixels` are tiled."""
-    image = np.asarray(image, dtype=np.float32)
-    cin = _in_channels(model)
-    if not ((image.ndim == 2 and cin == 1) or (image.ndim == 3 and image.shape[2] == cin)):
-        raise DataError(f"comir: this network takes {'an (H, W) grey image' if cin == 1 else f'an (H, W, {cin}) colour image'}, "
-                        f"got shape {image.shape}")
+    image = _check_channels(np.asarray(image, dtype=np.float32), _in_channels(model))
     device = get_device(device) if device is not None else next(model.parameters()).device
     model = model.to(device).eval()
     h, w = image.shape[:2]

@@ -22,15 +22,18 @@ def _jitter(x, rng, s:float):
     m = x.mean()
     return np.clip((x - m) * np.exp(rng.uniform(-s / 2, s / 2)) + m + rng.uniform(-s / 4, s / 4), 0, 1)
 
+# %% ../nbs/02c_patches.ipynb #4f0c154a
 def _colour(x, rng, s:float):
     "Each channel of an (n, n, C) patch raised to its own power exp(U(-s, s)): stain strength and hue vary from slide to slide."
     return np.clip(x, 0, 1) ** np.exp(rng.uniform(-s, s, x.shape[-1]))
 
+# %% ../nbs/02c_patches.ipynb #a57fbab3
 def channels_first(x) -> torch.Tensor:
     "An image as a (C, H, W) float32 tensor: a 2-D one gets one channel, an (H, W, C) one its channels first."
     x = np.asarray(x, dtype=np.float32)
     return torch.from_numpy(np.ascontiguousarray(x[None] if x.ndim == 2 else np.moveaxis(x, -1, 0)))
 
+# %% ../nbs/02c_patches.ipynb #f814929b
 def image_batch(img) -> torch.Tensor:
     "An (H, W) or (H, W, C) image as a batch of one, (1, C, H, W): what a network takes."
     return channels_first(img)[None]
