@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = ['CRITIC_NAMES', 'RAW_METHODS', 'STUDY_PRESETS', 'REQUIRED', 'COMPARISON_COLUMNS', 'StudyPreset', 'StudyGrid', 'Cell',
            'cells', 'shard', 'train_config', 'eval_set', 'run_cell', 'comir_correlations', 'comir_correlation',
-           'comir_figure', 'read_rows', 'results_file', 'read_results', 'append_rows', 'git_commit', 'run_study',
-           'paper_table', 'failure_lines', 'image_lines', 'all_records', 'write_comparisons', 'comparison_lines',
-           'paper_agreement', 'agreement_lines', 'collapse_lines', 'study_figure', 'figure_lines', 'report']
+           'comir_figure', 'read_rows', 'results_file', 'read_results', 'append_rows', 'git_commit', 'open_study',
+           'run_study', 'paper_table', 'failure_lines', 'image_lines', 'all_records', 'write_comparisons',
+           'comparison_lines', 'paper_agreement', 'agreement_lines', 'collapse_lines', 'study_figure', 'figure_lines',
+           'report']
 
 # %% ../nbs/11_study.ipynb #1d914a36
 import dataclasses, io, json, math, os, subprocess, time, warnings
@@ -297,13 +298,22 @@ def git_commit() -> str:
         return h + ('+dirty' if dirty else '')
     except Exception: return 'unknown'
 
+# %% ../nbs/11_study.ipynb #35b9efa6
+def open_study(out, grid:StudyGrid) -> Path:
+    "Create or reopen the study folder `out` for `grid`: a folder may gain seeds (its cells are kept); any other change is refused."
+    saved = Path(out)/'grid.json'
+    if saved.exists() and (old := StudyGrid.from_json(saved).seeds) > grid.seeds:
+        raise ConfigError(f"{out} holds {old} seeds, and --seeds {grid.seeds} would leave some of its results out of the grid "
+                          f"(a study's seeds can grow, not shrink); use --seeds {old} or more, or another folder")
+    return run_folder(out, grid, 'grid.json', may_change=('seeds',), refusal='holds the results of a different grid')
+
 # %% ../nbs/11_study.ipynb #4ec0e63e
 def run_study(grid:StudyGrid, out, shard_spec:str|None=None, progress:bool=True, log=print, workers:int=1) -> pd.DataFrame:
     "Run every cell of the grid (or of one shard) that has no rows yet, registering in `workers` processes; return all rows of the folder."
     from tqdm.auto import tqdm
     todo_all = shard(cells(grid), shard_spec)
     sets = {k: eval_set(grid, *k) for k in dict.fromkeys((c.dataset, c.fold) for c in todo_all)}   # bad data fails here, before any file
-    out = run_folder(out, grid, 'grid.json', refusal='holds the results of a different grid')
+    out = open_study(out, grid)
     mine = results_file(out, shard_spec)
     done = set(read_results(out).get('cell_id', ()))
     todo = [c for c in todo_all if c.id not in done]
