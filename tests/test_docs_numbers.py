@@ -90,7 +90,7 @@ def key_rows() -> list[str]:
     return rows
 
 
-@pytest.mark.parametrize('folder', ['quick', 'uwloci', 'uwloci-standard', 'uwloci-grid', 'uwloci-f2', 'isl-grid', 'isl-standard-f2'])   # results/uwloci-rgb: its last shard ran beside an edit of tests/ (its NOTE.md)
+@pytest.mark.parametrize('folder', ['quick', 'uwloci', 'uwloci-standard', 'uwloci-grid', 'uwloci-f2', 'isl-grid', 'isl-standard-f2', 'uwloci-rgb-sup'])   # results/uwloci-rgb: its last shard ran beside an edit of tests/ (its NOTE.md)
 def test_results_name_their_command_and_a_clean_commit(folder):
     cmd = json.loads((ROOT/'results'/folder/'command.json').read_text())
     assert cmd['command'].startswith('corepreg study') and '--out ' in cmd['command'], cmd['command']
@@ -205,7 +205,7 @@ def grid_mean_rows(name:str='uwloci-grid', critic:str='mse') -> list[str]:
         cells = [ms(d[d.method == m].success_rate) for m in ('ssd', 'fftmi', 'mi', 'sift')]
         rank = d.drop_duplicates('cell_id').effective_rank_bottleneck
         rows.append(f"| {v} | " + ' | '.join(cells) + f" | {rank.mean():.1f} | {d.seed.nunique()} |")
-    r = res[res.representation == 'raw'].set_index('method').success_rate
+    r = res[res.representation == 'raw'].groupby('method').success_rate.mean()   # a two-fold grid: the mean of its folds' baselines
     rows.append(f"| raw images (no networks) | – | {r['fftmi']:.2f} | {r['mi']:.2f} | – | – | – |")
     return rows
 
@@ -249,6 +249,18 @@ def test_mse_grid_tables_match_results(page, name):
     res = pd.read_csv(ROOT/'results'/name/'results.csv')
     status = f"`results/{name}`: {res.cell_id.nunique()} of 13 cells, {complete_seeds(res, 'mse')} of 3 seeds complete"
     assert_grid_block(page, status, grid_mean_rows(name) + grid_verdict_rows(name))
+
+
+@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
+def test_colour_grid_tables_match_results(page):
+    "The supervision grid with network B in colour (one seed, both folds in one study): its answer and verdict tables, with how far it has run."
+    res = pd.read_csv(ROOT/'results'/'uwloci-rgb-sup'/'results.csv')
+    grid = json.loads((ROOT/'results'/'uwloci-rgb-sup'/'grid.json').read_text())
+    comir = res[res.representation == 'comir']
+    k = min(complete_seeds(comir[comir.fold == f], 'mse') for f in grid['folds'])
+    status = (f"`results/uwloci-rgb-sup`: {res.cell_id.nunique()} of {len(grid['folds']) * (1 + grid['seeds'] * len(VARIANTS))} cells, "
+              f"{k} of {grid['seeds']} seed{'s' * (grid['seeds'] > 1)} complete in both folds")
+    assert_grid_block(page, status, grid_mean_rows('uwloci-rgb-sup') + grid_verdict_rows('uwloci-rgb-sup'))
 
 
 @pytest.mark.parametrize('critic, shard, label', [('l1', '3/3', 'L1'), ('cosine', '1/3', 'cosine')])
@@ -396,7 +408,8 @@ def test_isl_prose_matches_results(page):
 GLANCE = [('uwloci-grid', 'SHG / bright-field cores', 'mse', 'MSE'), ('uwloci-grid', 'SHG / bright-field cores', 'l1', 'L1'),
           ('uwloci-grid', 'SHG / bright-field cores', 'cosine', 'cosine'),
           ('uwloci-f2', 'SHG / bright-field cores, swapped fold', 'mse', 'MSE'),
-          (BOTH_FOLDS, 'SHG / bright-field cores, both folds', 'mse', 'MSE'), ('isl-grid', 'ISL phase / confocal tiles', 'mse', 'MSE')]
+          (BOTH_FOLDS, 'SHG / bright-field cores, both folds', 'mse', 'MSE'),
+          ('uwloci-rgb-sup', 'SHG / bright-field cores, B in colour, both folds', 'mse', 'MSE'), ('isl-grid', 'ISL phase / confocal tiles', 'mse', 'MSE')]
 
 
 def glance_rows() -> list[str]:
@@ -463,9 +476,24 @@ def f2_prose() -> list[str]:
             f"significantly fewer pairs with `ssd` ({losses})"]
 
 
+def colour_sup_prose() -> list[str]:
+    """The numbers of the answer's colour-grid bullet, rebuilt from results/uwloci-rgb-sup (both folds in one study, compared
+    pair by pair); its claims asserted (no comparison significant, every variant's bottleneck narrower than the plain CoMIR's)."""
+    comir, cmp = critic_cells('uwloci-rgb-sup', 'mse')
+    ssd = comir[comir.method == 'ssd'].groupby('supervision').success_rate.mean()
+    assert (cmp.verdict == 'no detectable difference').all() and len(cmp) == 12, cmp[['method', 'supervision', 'verdict']]
+    rank = mean_rank(comir)
+    assert rank.idxmax() == 'none', rank                                                          # 'every variant narrows it'
+    n = comir.seed.nunique()
+    return [f"({n} seed{'s' * (n > 1)}, both folds, its block below)",
+            f"with `ssd` the plain CoMIR registers {ssd['none']:.2f} of the 240 pairs a seed and the variants {span(ssd.drop('none'))}",
+            f"none of the {len(cmp)} differences is significant ({(cmp.difference < 0).sum()} are negative)",
+            f"(effective rank {rank.drop('none').min():.1f}–{rank.drop('none').max():.1f} against {rank['none']:.1f})"]
+
+
 @pytest.mark.parametrize('prose, source', [(l1_prose, 'uwloci-grid'), (cosine_prose, 'uwloci-grid'),
                                            (swapped_fold_prose, 'uwloci-f2 and uwloci-grid'),
-                                           (f2_prose, 'uwloci-f2 and both folds')])
+                                           (f2_prose, 'uwloci-f2 and both folds'), (colour_sup_prose, 'uwloci-rgb-sup')])
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
 def test_prose_matches_results(page, prose, source):
     "The answer's L1 and cosine bullets and the sentences on the swapped fold quote the files they are rebuilt from."
