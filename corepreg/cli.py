@@ -223,7 +223,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--out', default='runs/study-quick', help='study folder; rerunning into it continues (default: runs/study-quick)')
     s.add_argument('--critics', help="comma-separated, from ['mse', 'l1', 'cosine', 'euclidean'] (default: the preset's)")
     s.add_argument('--supervision', help=f'comma-separated, from {list(SUPERVISION)} (default: all)')
-    s.add_argument('--seeds', type=whole(1), help="training seeds per cell (default: the preset's: quick 1, standard and full 3)")
+    s.add_argument('--seeds', type=whole(1), help="training seeds per cell (default: the preset's: quick 1, standard and full 3); a study folder may be rerun with more")
     s.add_argument('--folds', type=fold_list, help='comma-separated fold numbers (default: 1; folder, isl: 1,2; cytological: 1,2,3)')
     s.add_argument('--methods', help=f"comma-separated, from {sorted(METHODS)} (default: the preset's)")
     s.add_argument('--steps', type=whole(1), help="training steps per cell (default: the preset's)")
