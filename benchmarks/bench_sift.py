@@ -2,7 +2,7 @@
 
 For each evaluation pair of one cell of a finished study (default: `runs/uwloci-rgb`, the plain CoMIR with network B in
 colour, seed 0), the script computes the two CoMIRs with the cell's own networks, then SIFT keypoints and descriptors
-(scikit-image, as `register_sift`: images stretched to [0, 1], c_dog 0.01/3, first-octave upsampling 2, the 500
+(`corepreg.register.sift_keypoints`, as `register_sift` uses it: images stretched to [0, 1], c_dog 0.01/3, first-octave upsampling 2, the 500
 largest-scale keypoints) and asks, with the pair's true transform:
 
 - **repeatability**: the share of the fixed CoMIR's keypoints (those that land inside the moving patch) with a moving
@@ -28,18 +28,9 @@ import numpy as np, pandas as pd
 from corepreg.core import save_json
 from corepreg.evaluate import SUCCESS_THRESHOLD, corner_error
 from corepreg.infer import Representer
-from corepreg.register import register
+from corepreg.register import register, sift_keypoints
 from corepreg.study import StudyGrid, eval_set, git_commit
 from corepreg.transforms import RigidTransform
-
-
-def keypoints(img, n:int=500):
-    "SIFT as `register_sift` computes it at upsampling 2: (x, y) positions and descriptors of the n largest-scale keypoints."
-    from skimage.feature import SIFT
-    img = np.asarray(img, np.float64); img = (img - img.min()) / max(img.max() - img.min(), 1e-12)
-    s = SIFT(c_dog=0.01 / 3, upsampling=2); s.detect_and_extract(img)
-    order = np.argsort(-s.sigmas)[:n]
-    return s.positions[order][:, ::-1], s.descriptors[order]
 
 
 def truth_stats(k0, k1, T:RigidTransform, shape) -> dict:
@@ -79,7 +70,7 @@ def one_fold(study:Path, fold:int, seed:int, pairs:int=0) -> pd.DataFrame:
     for i, r in enumerate(eval_set(grid, 'folder', fold)[:pairs or None]):
         fa, mb, fb = rep(r.fixed, 'A'), rep(r.moving, 'B'), rep(r.fixed_b, 'B')
         shape, w = r.fixed.shape[:2], r.fixed.shape[1]
-        ka, kb, kfb = keypoints(fa), keypoints(mb), keypoints(fb)
+        ka, kb, kfb = (sift_keypoints(x) for x in (fa, mb, fb))   # as `register_sift` at upsampling 2
         ok = lambda est: est is not None and corner_error(r.transform, est, shape) <= SUCCESS_THRESHOLD * w
         pkg = register(fa, mb, 'sift')
         rows.append({'pair': i, 'name': r.name, 'level': r.level,

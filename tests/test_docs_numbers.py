@@ -253,7 +253,7 @@ def test_mse_grid_tables_match_results(page, name):
 
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
 def test_colour_grid_tables_match_results(page):
-    "The supervision grid with network B in colour (one seed, both folds in one study): its answer and verdict tables, with how far it has run."
+    "The supervision grid with network B in colour (both folds in one study): its answer and verdict tables, with how far it has run."
     res = pd.read_csv(ROOT/'results'/'uwloci-rgb-sup'/'results.csv')
     grid = json.loads((ROOT/'results'/'uwloci-rgb-sup'/'grid.json').read_text())
     comir = res[res.representation == 'comir']
