@@ -96,12 +96,15 @@ def for_terminal(report_md:str) -> str:
 
 # %% ../nbs/11a_cli.ipynb #e6b052ea
 def record_invocation(out, entry:dict) -> dict:
-    "Add one invocation to `out/command.json` (its `invocations` list keeps every run, with its time and commit)."
+    """Add one invocation to `out/command.json` (its `invocations` list keeps every run, with its time and commit); an entry
+    with the `started` and `command` of the last one updates it, so that a running study can record itself cell by cell."""
     path = Path(out)/'command.json'
     try: old = json.loads(path.read_text()) if path.exists() else {}
     except (OSError, ValueError): old = {}
     history = old.get('invocations', []) or ([{k: old[k] for k in ('command', 'commit', 'seconds') if k in old}] if old else [])
-    record = {**entry, 'invocations': history + [{k: entry[k] for k in ('command', 'commit', 'seconds', 'started', 'shard', 'finished', 'cells_finished') if k in entry}]}
+    mine = {k: entry[k] for k in ('command', 'commit', 'seconds', 'started', 'shard', 'finished', 'cells_finished') if k in entry}
+    same = history and 'started' in mine and all(history[-1].get(k) == mine.get(k) for k in ('started', 'command', 'shard'))
+    record = {**entry, 'invocations': history[:-1 if same else None] + [mine]}
     save_json(path, record)
     return record
 
@@ -192,7 +195,8 @@ def study_command(args) -> int:
                                   'seconds': round(time.time() - t0, 1), 'started': time.strftime('%Y-%m-%dT%H:%M:%S', time.localtime(t0)),
                                   'shard': args.shard, 'device': str(get_device()), 'finished': finished,
                                   'cells_finished': sorted(_finished_cells(out) - before)}
-        try: res = run_study(grid, out, args.shard, progress=sys.stderr.isatty(), workers=args.workers)
+        try: res = run_study(grid, out, args.shard, progress=sys.stderr.isatty(), workers=args.workers,
+                             on_cell=lambda: record_invocation(out, entry(False)))   # a run killed with -9 keeps its record up to its last cell
         except KeyboardInterrupt:                # an interrupted invocation is history too: a grid may span sessions
             if (out/'grid.json').exists(): record_invocation(out, entry(False))
             raise

@@ -308,8 +308,9 @@ def open_study(out, grid:StudyGrid) -> Path:
     return run_folder(out, grid, 'grid.json', may_change=('seeds',), refusal='holds the results of a different grid')
 
 # %% ../nbs/11_study.ipynb #4ec0e63e
-def run_study(grid:StudyGrid, out, shard_spec:str|None=None, progress:bool=True, log=print, workers:int=1) -> pd.DataFrame:
-    "Run every cell of the grid (or of one shard) that has no rows yet, registering in `workers` processes; return all rows of the folder."
+def run_study(grid:StudyGrid, out, shard_spec:str|None=None, progress:bool=True, log=print, workers:int=1, on_cell=None) -> pd.DataFrame:
+    """Run every cell of the grid (or of one shard) that has no rows yet, registering in `workers` processes; return all rows of the
+    folder. `on_cell()` is called after each cell's rows are written."""
     from tqdm.auto import tqdm
     todo_all = shard(cells(grid), shard_spec)
     sets = {k: eval_set(grid, *k) for k in dict.fromkeys((c.dataset, c.fold) for c in todo_all)}   # bad data fails here, before any file
@@ -334,6 +335,7 @@ def run_study(grid:StudyGrid, out, shard_spec:str|None=None, progress:bool=True,
         if shard_spec: atomic_write(out/'results.csv', read_results(out).to_csv(index=False))
         msg = f"{cell.id}: " + ', '.join(f"{r['method']} {r['success_rate']:.2f}" for r in rows) + f" ({time.time() - t0:.0f} s)"
         say(msg)
+        if on_cell: on_cell()
     return read_results(out)
 
 # %% ../nbs/11_study.ipynb #1180dd15

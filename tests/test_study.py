@@ -84,7 +84,8 @@ def test_study_command_rejects_unknown_names(tmp_path):
 
 
 def test_kill_9_mid_study_then_resume(tmp_path):
-    "Kill a study after its first cells, rerun it: it ends with exactly one row per cell and method."
+    """Kill a study after its first cells, rerun it: it ends with exactly one row per cell and method, and command.json keeps
+    both invocations, the killed one with the cells it finished."""
     out = tmp_path/'study'
     args = [CORE, 'study', '--data', 'synthetic', '--critics', 'mse', '--supervision', 'none,pooled,dense',
             '--methods', 'fftmi', '--steps', '30', '--n-test', '1', '--out', str(out)]
@@ -98,8 +99,14 @@ def test_kill_9_mid_study_then_resume(tmp_path):
     os.kill(proc.pid, signal.SIGKILL); proc.wait()
     before = read_results(out)
     assert 3 <= len(before) < 5
+    killed = json.loads((out/'command.json').read_text())['invocations']     # recorded cell by cell: -9 cannot be caught
+    assert [i['finished'] for i in killed] == [False] and 'synthetic-f1-raw' in killed[0]['cells_finished'], killed
+    assert set(killed[0]['cells_finished']) <= set(before.cell_id)     # (-9 may land between a cell's rows and its record)
     r = run(args, timeout=600)
     assert r.returncode == 0, r.stderr
+    inv = json.loads((out/'command.json').read_text())['invocations']
+    assert [i['finished'] for i in inv] == [False, True] and inv[0] == killed[0], inv    # the killed run's record is kept
+    assert set(inv[1]['cells_finished']) == set(pd.read_csv(out/'results.csv').cell_id) - set(before.cell_id)
     res = pd.read_csv(out/'results.csv')
     assert len(res) == 5 and not res.duplicated(['cell_id', 'method']).any()
     assert set(res.cell_id) == {c.id for c in cells(StudyGrid(datasets=('synthetic',), critics=('mse',),
