@@ -105,9 +105,9 @@ def test_kill_9_mid_study_then_resume(tmp_path):
     r = run(args, timeout=600)
     assert r.returncode == 0, r.stderr
     inv = json.loads((out/'command.json').read_text())['invocations']
-    assert [i['finished'] for i in inv] == [False, True] and inv[0] == killed[0], inv    # the killed run's record is kept
-    assert set(inv[1]['cells_finished']) == set(pd.read_csv(out/'results.csv').cell_id) - set(before.cell_id)
     res = pd.read_csv(out/'results.csv')
+    assert [i['finished'] for i in inv] == [False, True] and inv[0] == killed[0], inv    # the killed run's record is kept
+    assert set(inv[1]['cells_finished']) == set(res.cell_id) - set(before.cell_id)
     assert len(res) == 5 and not res.duplicated(['cell_id', 'method']).any()
     assert set(res.cell_id) == {c.id for c in cells(StudyGrid(datasets=('synthetic',), critics=('mse',),
                                                                 supervision=('none', 'pooled', 'dense'), methods=('fftmi',)))}
