@@ -32,11 +32,15 @@ test: env check-export test-nbs test-py
 check-export: env
 	tools/check_export.sh
 
+# Tests run in JOBS processes of one thread each: JOBS processes of JOBS threads (torch's default) oversubscribe the
+# cores, and OpenMP's spinning threads then make the suite 2-3x slower (benchmarks/RESULTS.md, "The test suite").
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test-nbs: env
-	cd nbs && ../$(VENV)/bin/nbdev_test --n_workers 2
+	cd nbs && OMP_NUM_THREADS=1 ../$(VENV)/bin/nbdev_test --n_workers $(JOBS)
 
 test-py: env
-	$(PY) -m pytest tests/ -q
+	OMP_NUM_THREADS=1 $(PY) -m pytest tests/ -q -n $(JOBS)
 
 export: env
 	$(VENV)/bin/nbdev_export
