@@ -225,9 +225,10 @@ def test_bf16_default_is_per_device_and_the_recorded_presets_pin_float32(monkeyp
     from corepreg.cli import add_config_options, config_from_args
     assert T.TRAIN_PRESETS['full'].amp is None and T.TrainConfig().amp is None
     assert T.TRAIN_PRESETS['quick'].amp is False and T.TRAIN_PRESETS['standard'].amp is False   # results/ were written in float32
-    for amx in (True, False):
+    for amx, flags, fast in ((True, set(), True), (False, {'avx2', 'avx512f'}, False), (False, {'avx512f', 'avx512_bf16'}, True)):
         monkeypatch.setattr(torch.cpu, '_is_amx_tile_supported', lambda: amx, raising=False)
-        assert T.bf16_is_fast('cpu') is amx
+        monkeypatch.setattr(T, 'cpu_flags', lambda: flags)
+        assert T.bf16_is_fast('cpu') is fast, (amx, flags)
     p = add_config_options(argparse.ArgumentParser())
     full = T.TRAIN_PRESETS['full']
     assert [config_from_args(p.parse_args(a), full).amp for a in ([], ['--amp'], ['--no-amp'])] == [None, True, False]
