@@ -12,14 +12,16 @@ both see the same machine load; the speed-up is the ratio of their medians over 
 The baseline path is the trainer as it was before issue 13: float32, contiguous (NCHW) memory, `channels_last=False`,
 `amp=False` (gradient checkpointing was never on by default: `ModelConfig.checkpoint=False`). `fp32_cl` is float32 with
 channels-last memory; `default` is the preset as it stands, channels-last plus `amp=None`, which is bfloat16 autocast
-where `bf16_is_fast` says so (a GPU, or a CPU with AMX tiles) and float32 elsewhere (the file records which it was);
+where `bf16_is_fast` says so (a GPU, or a CPU with AMX tiles or AVX512-BF16) and float32 elsewhere (the file records
+which it was, and the CPU's bfloat16 flags);
 `compiled` is the default plus `compile=True` (torch.compile; its compiling steps fall among the dropped warm-up steps).
 """
 import argparse, os, platform, statistics, tempfile, time
 from pathlib import Path
 import torch
 from corepreg.core import save_json
-from corepreg.train import TRAIN_PRESETS, bf16_is_fast, read_log, train
+from corepreg.study import git_commit
+from corepreg.train import TRAIN_PRESETS, bf16_is_fast, cpu_flags, read_log, train
 
 HERE = Path(__file__).resolve().parent
 BASELINE = dict(channels_last=False, amp=False)
@@ -75,6 +77,7 @@ if __name__ == '__main__':
     ap.add_argument('--out', default=str(HERE/'results_train.json'))
     a = ap.parse_args()
     res = {'machine': f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, threads {torch.get_num_threads()}",
+           'commit': git_commit(), 'cpu_bf16_flags': sorted(f for f in cpu_flags() if 'bf16' in f or 'amx' in f),
            'cpu_bf16_is_fast': bf16_is_fast('cpu'), 'cpu': {}, 'gpu': {}}
     res['cpu']['full_vs_baseline'] = compare(TRAIN_PRESETS['full'], a.full_steps, a.rounds, 'cpu', PATHS + (COMPILED,))
     print('cpu full vs baseline', res['cpu']['full_vs_baseline'], flush=True)
