@@ -19,7 +19,9 @@ fold's training cores and is judged on the other fold's cores only, on the same 
 `bench_recipe.py` (`make_eval_set(test, 256, seed=fold)`; a colour moving patch is warped channel by channel):
 held-out r (also after blurs of 1, 2, 4 px), training-core r, and `ssd` / `sift` success on the 8-bit CoMIRs.
 
-Usage: python benchmarks/bench_rgb.py [--arms grey,rgb] [--folds 1] [--steps 1300] [--model tiny] [--patch 128] [--out benchmarks/results_rgb.json]
+`--align W` adds the loss's alignment term (`LossConfig.align`: W·(1 − Pearson r) of each positive pair's two maps).
+
+Usage: python benchmarks/bench_rgb.py [--arms grey,rgb] [--folds 1] [--steps 1300] [--model tiny] [--patch 128] [--align 0] [--out benchmarks/results_rgb.json]
 """
 import argparse, dataclasses, json, os, platform, sys, time
 from pathlib import Path
@@ -57,7 +59,7 @@ def colour_b(pairs, arm):
     return [Pair(p.a, (aligned_colour(p.name)[1] / 255).astype(np.float32), p.name) for p in pairs]
 
 
-def train_arm(pairs, steps, seed=0, batch=8, colour=0.0, model='tiny', patch=128):
+def train_arm(pairs, steps, seed=0, batch=8, colour=0.0, model='tiny', patch=128, align=0.0):
     torch.manual_seed(seed)
     na = DenseUNet(MODEL_PRESETS[model])
     nb = DenseUNet(dataclasses.replace(MODEL_PRESETS[model], in_channels=n_channels(pairs[0].b)))
@@ -66,7 +68,7 @@ def train_arm(pairs, steps, seed=0, batch=8, colour=0.0, model='tiny', patch=128
     na, nb = (n.to(memory_format=torch.channels_last).train() for n in (na, nb))
     fa, fb = _Autocast(na, 'cpu'), _Autocast(nb, 'cpu')
     ds = PatchDataset(pairs, patch=patch, length=10**12, seed=seed, group=4, spread=32, colour=colour)
-    gen, loss_cfg, losses = torch.Generator().manual_seed(seed), LossConfig(decay_l2=0.1), []
+    gen, loss_cfg, losses = torch.Generator().manual_seed(seed), LossConfig(decay_l2=0.1, align=align), []
     for step in range(steps):
         xa, xb = (torch.stack(t).to(memory_format=torch.channels_last) for t in zip(*[ds[i] for i in range(step * batch, (step + 1) * batch)]))
         total, parts = comir_loss(fa, fb, xa, xb, loss_cfg, generator=gen)
@@ -81,17 +83,17 @@ def train_arm(pairs, steps, seed=0, batch=8, colour=0.0, model='tiny', patch=128
     return na, nb, float(np.mean(losses[-50:]))
 
 
-def run(arm, fold, steps, model='tiny', patch=128):
+def run(arm, fold, steps, model='tiny', patch=128, align=0.0):
     cfg = BASE.replace(fold=fold, patch=128)
     train, test = source_pairs(cfg.data, 'train'), source_pairs(cfg.data, 'test')
     assert not {p.name for p in test} & {p.name for p in train}
     tr, te = colour_b(train, arm), colour_b(test, arm)
-    t0 = time.time(); na, nb, loss = train_arm(tr, steps, colour=COLOUR_JITTER.get(arm, 0.0), model=model, patch=patch); train_wall = time.time() - t0
+    t0 = time.time(); na, nb, loss = train_arm(tr, steps, colour=COLOUR_JITTER.get(arm, 0.0), model=model, patch=patch, align=align); train_wall = time.time() - t0
     rep = Representer(models=Nets(na, nb))
     records = make_eval_set(te, patch=256, seed=fold)                       # a colour B is warped channel by channel
     train_records = make_eval_set(tr, patch=256, levels=(1,), seed=0)
     comirs = [dataclasses.replace(r, fixed=rep(r.fixed, 'A'), moving=rep(r.moving, 'B')) for r in records]
-    out = {'arm': arm, 'fold': fold, 'steps': steps, 'model': model, 'patch': patch, 'train_minutes': round(train_wall / 60, 2), 'final_loss': round(loss, 4),
+    out = {'arm': arm, 'fold': fold, 'steps': steps, 'model': model, 'patch': patch, 'align': align, 'train_minutes': round(train_wall / 60, 2), 'final_loss': round(loss, 4),
            'n_pairs': len(records), 'held_out_r': round(comir_correlation(rep, records), 4),
            'held_out_r_smoothed': smoothed_r(rep, records), 'train_r': round(comir_correlation(rep, train_records), 4)}
     for m in ('ssd', 'sift'):
@@ -104,13 +106,14 @@ if __name__ == '__main__':
     ap.add_argument('--arms', default='grey,rgb'); ap.add_argument('--folds', default='1')
     ap.add_argument('--steps', type=int, default=1300); ap.add_argument('--model', default='tiny', choices=sorted(MODEL_PRESETS))
     ap.add_argument('--patch', type=int, default=128, help='training patch size (the evaluation patches stay 256 px)'); ap.add_argument('--out', default=str(HERE/'results_rgb.json'))
+    ap.add_argument('--align', type=float, default=0.0, help="weight of the loss's alignment term (LossConfig.align)")
     a = ap.parse_args()
     out = Path(a.out)
     res = json.loads(out.read_text()) if out.exists() else {'machine': f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}", 'runs': []}
-    done = {(r['arm'], r['fold'], r['steps'], r.get('model', 'tiny'), r.get('patch', 128)) for r in res['runs']}
+    done = {(r['arm'], r['fold'], r['steps'], r.get('model', 'tiny'), r.get('patch', 128), r.get('align', 0.0)) for r in res['runs']}
     for fold in (int(f) for f in a.folds.split(',')):
         for arm in a.arms.split(','):
-            if (arm, fold, a.steps, a.model, a.patch) in done: continue
-            r = run(arm, fold, a.steps, a.model, a.patch); r['commit'] = git_commit(); r['command'] = 'python ' + ' '.join(sys.argv)
+            if (arm, fold, a.steps, a.model, a.patch, a.align) in done: continue
+            r = run(arm, fold, a.steps, a.model, a.patch, a.align); r['commit'] = git_commit(); r['command'] = 'python ' + ' '.join(sys.argv)
             res['runs'].append(r); save_json(out, res)
             print(json.dumps(r), flush=True)

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['Supervision', 'SUPERVISION', 'info_nce', 'rot90_batch', 'bottleneck_head', 'bottleneck_features', 'LossConfig',
-           'activation_decay', 'comir_loss']
+           'activation_decay', 'pair_correlation', 'comir_loss']
 
 # %% ../nbs/05_losses.ipynb #f2dbfc7f
 import dataclasses
@@ -73,6 +73,7 @@ class LossConfig(Config):
     decay_l2: float = 1e-4                # activation decay: weight of mean z²
     equivariance: bool = True             # C4 rotation equivariance
     centre: bool = False                  # subtract each output map's per-channel mean before the critic: compare structure, not brightness
+    align: float = 0.0                    # weight of 1 − Pearson r of each positive pair's maps: pulls the two CoMIRs together, not only apart from the negatives
 
 # %% ../nbs/05_losses.ipynb #f535cabf
 def activation_decay(za, zb, l1:float, l2:float) -> torch.Tensor:
@@ -80,10 +81,18 @@ def activation_decay(za, zb, l1:float, l2:float) -> torch.Tensor:
     z = torch.cat([za.flatten(), zb.flatten()])
     return l1 * z.abs().mean() + l2 * z.square().mean()
 
+# %% ../nbs/05_losses.ipynb #a7c3e1d0
+def pair_correlation(za:torch.Tensor, zb:torch.Tensor, eps:float=1e-8) -> torch.Tensor:
+    "Mean over the batch of the Pearson r between map i of `za` and map i of `zb` (N, …), all channels and pixels together."
+    a, b = (z.flatten(1).to(torch.promote_types(z.dtype, torch.float32)) for z in (za, zb))   # bfloat16 maps are summed in float32
+    a, b = a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True)
+    return ((a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1) + eps)).mean()
+
+
 # %% ../nbs/05_losses.ipynb #55b4d797
 def comir_loss(net_a:nn.Module, net_b:nn.Module, xa:torch.Tensor, xb:torch.Tensor, cfg:LossConfig=LossConfig(),
                head_a:nn.Module|None=None, head_b:nn.Module|None=None, generator:torch.Generator|None=None):
-    "Total loss of a batch and its parts (for logging): InfoNCE + λ·bottleneck InfoNCE + activation decay."
+    "Total loss of a batch and its parts (for logging): InfoNCE + λ·bottleneck InfoNCE + activation decay (+ alignment)."
     n, sup = xa.shape[0], cfg.supervision
     if sup in ('projected', 'dense') and (head_a is None or head_b is None):
         raise ValueError(f"supervision {sup!r} needs a head per modality (see bottleneck_head)")
@@ -97,6 +106,7 @@ def comir_loss(net_a:nn.Module, net_b:nn.Module, xa:torch.Tensor, xb:torch.Tenso
         ba, bb = rot90_batch(ba, (-ka) % 4), rot90_batch(bb, (-kb) % 4)
     ca, cb = (z - z.mean((-2, -1), keepdim=True) for z in (za, zb)) if cfg.centre else (za, zb)
     parts = {'info_nce': info_nce(ca, cb, cfg.critic, cfg.tau), 'decay': activation_decay(za, zb, cfg.decay_l1, cfg.decay_l2)}
+    if cfg.align: parts['align'] = cfg.align * (1 - pair_correlation(za, zb))
     if sup != 'none':
         fa, fb = bottleneck_features(sup, ba, head_a), bottleneck_features(sup, bb, head_b)
         parts['bottleneck'] = cfg.bottleneck_weight * info_nce(fa, fb, cfg.critic, cfg.tau)

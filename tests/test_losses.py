@@ -131,3 +131,26 @@ def test_centred_loss_is_the_loop_loss_of_the_centred_maps_and_blind_to_offsets(
     assert shifted['decay'] > parts['decay']
     assert not torch.allclose(comir_loss(Identity(), Identity(), xa, xb + offsets, plain)[1]['info_nce'],
                               comir_loss(Identity(), Identity(), xa, xb, plain)[1]['info_nce'])
+
+
+def test_alignment_term_is_one_minus_the_loop_pearson_r_and_blind_to_each_maps_scale():
+    """`LossConfig.align = w` adds w·(1 − r̄), r̄ the mean over the batch of the Pearson r of pair i's two maps (all channels
+    and pixels), from its definition; a positive gain and an offset on any one map leave it unchanged, a sign flip does
+    not, and the rest of the loss is untouched."""
+    torch.manual_seed(0)
+    xa, xb = torch.rand(5, 2, 8, 8, dtype=torch.float64), torch.rand(5, 2, 8, 8, dtype=torch.float64)
+    xb = xb + 0.5 * xa                                     # correlated pairs, so that r̄ is far from 0
+
+    def r_loop(a, b):
+        a, b = a.flatten() - a.mean(), b.flatten() - b.mean()
+        return (a * b).sum() / torch.sqrt((a * a).sum() * (b * b).sum())
+
+    r_bar = torch.stack([r_loop(a, b) for a, b in zip(xa, xb)]).mean()
+    aligned, plain = LossConfig(align=3.0, equivariance=False), LossConfig(equivariance=False)
+    total, parts = comir_loss(Identity(), Identity(), xa, xb, aligned)
+    torch.testing.assert_close(parts['align'], 3.0 * (1 - r_bar))
+    torch.testing.assert_close(total, comir_loss(Identity(), Identity(), xa, xb, plain)[0] + 3.0 * (1 - r_bar))
+    gain, offset = torch.rand(5, 1, 1, 1, dtype=torch.float64) + 0.5, torch.randn(5, 1, 1, 1, dtype=torch.float64)
+    torch.testing.assert_close(comir_loss(Identity(), Identity(), xa, gain * xb + offset, aligned)[1]['align'], parts['align'])
+    torch.testing.assert_close(comir_loss(Identity(), Identity(), xa, -xb, aligned)[1]['align'], 3.0 * (1 + r_bar))
+    assert 'align' not in comir_loss(Identity(), Identity(), xa, xb, plain)[1]
