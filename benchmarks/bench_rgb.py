@@ -101,6 +101,11 @@ def run(arm, fold, steps, model='tiny', patch=128, align=0.0):
     return out
 
 
+def run_key(r:dict) -> tuple:
+    "What tells runs apart: the arm, fold, steps and the levers (earlier files lack the later levers: their defaults)."
+    return r['arm'], r['fold'], r['steps'], r.get('model', 'tiny'), r.get('patch', 128), r.get('align', 0.0)
+
+
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()
     ap.add_argument('--arms', default='grey,rgb'); ap.add_argument('--folds', default='1')
@@ -110,10 +115,10 @@ if __name__ == '__main__':
     a = ap.parse_args()
     out = Path(a.out)
     res = json.loads(out.read_text()) if out.exists() else {'machine': f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}", 'runs': []}
-    done = {(r['arm'], r['fold'], r['steps'], r.get('model', 'tiny'), r.get('patch', 128), r.get('align', 0.0)) for r in res['runs']}
+    done = {run_key(r) for r in res['runs']}
     for fold in (int(f) for f in a.folds.split(',')):
         for arm in a.arms.split(','):
-            if (arm, fold, a.steps, a.model, a.patch, a.align) in done: continue
+            if run_key(dict(arm=arm, fold=fold, steps=a.steps, model=a.model, patch=a.patch, align=a.align)) in done: continue
             r = run(arm, fold, a.steps, a.model, a.patch, a.align); r['commit'] = git_commit(); r['command'] = 'python ' + ' '.join(sys.argv)
             res['runs'].append(r); save_json(out, res)
             print(json.dumps(r), flush=True)

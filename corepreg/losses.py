@@ -82,11 +82,10 @@ def activation_decay(za, zb, l1:float, l2:float) -> torch.Tensor:
     return l1 * z.abs().mean() + l2 * z.square().mean()
 
 # %% ../nbs/05_losses.ipynb #a7c3e1d0
-def pair_correlation(za:torch.Tensor, zb:torch.Tensor, eps:float=1e-8) -> torch.Tensor:
+def pair_correlation(za:torch.Tensor, zb:torch.Tensor) -> torch.Tensor:
     "Mean over the batch of the Pearson r between map i of `za` and map i of `zb` (N, …), all channels and pixels together."
     a, b = (z.flatten(1).to(torch.promote_types(z.dtype, torch.float32)) for z in (za, zb))   # bfloat16 maps are summed in float32
-    a, b = a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True)
-    return ((a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1) + eps)).mean()
+    return F.cosine_similarity(a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True), dim=1).mean()
 
 
 # %% ../nbs/05_losses.ipynb #55b4d797
