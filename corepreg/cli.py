@@ -241,7 +241,7 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument('--' + f.replace('_', '-'), help={'a': 'folder of modality-A images (--data folder)', 'b': 'folder of modality-B images (--data folder)',
                                                          'root': 'dataset root (histological, cytological)'}.get(f, 'evaluation folder (--data folder; default: the other half of --a/--b)'))
     s.add_argument('--log-a', action='store_true', help='force log on modality A of folder pairs (default: chosen per image from its histogram)')
-    s.add_argument('--colour-b', action='store_true', help='keep the --b images in colour (RGB): network B sees three channels; the raw baselines register their grey')
+    s.add_argument('--colour-b', action='store_true', help='keep modality B in 3 channels: the --b images of --data folder in colour (RGB), the ISL tiles\' three confocal channels; network B sees three channels, the raw baselines register their grey')
     s.add_argument('--split-seed', type=whole(0), default=0, help='seed of the train / test half split of folder and isl data (default 0; the same for every training seed)')
     s.set_defaults(func=study_command)
     add_train_parser(sub); add_infer_parser(sub); add_register_parser(sub); add_colour_parser(sub)

@@ -211,3 +211,29 @@ def test_align_colour_cli_brings_a_turned_scaled_colour_image_back(tmp_path):
     tifffile.imwrite(tmp_path/'col'/'core.tif', (np.random.default_rng(0).random(rgb.shape) * 255).astype(np.uint8))
     r = run([corepreg, 'align-colour', '--reference', str(tmp_path/'ref'), '--colour', str(tmp_path/'col'), '--out', str(tmp_path/'bad')])
     assert r.returncode == 1 and 'core.tif' in r.stderr and not (tmp_path/'bad'/'core.tif').exists(), r.stderr
+
+
+@pytest.mark.skipif(not (SHARED_DATA/'isl-kevan-phase-fluo').exists(), reason='shared/data/isl-kevan-phase-fluo is not on this machine')
+def test_isl_colour_b_gives_network_b_the_three_confocal_channels_of_the_same_tiles():
+    "`--colour-b` on ISL: B is DAPI, MAP2, NFH stacked, NFH as alone; the split is the grey one; network B takes 3 channels."
+    from corepreg.data import ISL_CONFOCAL, DataConfig, isl_pairs, source_pairs
+    from corepreg.cli import grid_from_args, parser
+    from corepreg.study import Cell, train_config
+    from corepreg.train import build_models
+    grey, three = isl_pairs(SHARED_DATA), isl_pairs(SHARED_DATA, b=ISL_CONFOCAL)
+    dapi = isl_pairs(SHARED_DATA, b='DAPI')
+    assert {p.b.shape for p in three} == {(256, 256, 3)}
+    assert all(np.array_equal(t.b[..., 2], g.b) and np.array_equal(t.b[..., 0], d.b) and np.array_equal(t.a, g.a)
+               for t, g, d in zip(three, grey, dapi))
+    assert not np.allclose(three[5].b[..., 0], three[5].b[..., 2])   # three different channels, not one repeated
+    for fold in (1, 2):
+        for split in ('train', 'test'):
+            names = lambda colour: [p.name for p in source_pairs(DataConfig('isl', fold=fold, colour_b=colour), split)]
+            assert names(True) == names(False)
+    grid = grid_from_args(parser().parse_args(['study', '--data', 'isl,synthetic', '--colour-b', '--preset', 'standard']))
+    cfg_isl, cfg_syn = (train_config(grid, Cell(ds, 1, 0, 'none', 'mse')) for ds in ('isl', 'synthetic'))
+    assert cfg_isl.data.colour_b and not cfg_syn.data.colour_b
+    assert build_models(cfg_isl)['B'].net.first.in_channels == 3 and build_models(cfg_syn)['B'].net.first.in_channels == 1
+    assert source_pairs(cfg_isl.data)[0].b.ndim == 3
+    with pytest.raises(Exception, match='neither'):
+        grid_from_args(parser().parse_args(['study', '--data', 'synthetic', '--colour-b']))
