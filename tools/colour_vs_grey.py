@@ -1,13 +1,16 @@
-"""Network B fed the bright-field in colour against grey, pair by pair: the plain CoMIR of two study folders compared.
+"""Network B fed three channels (`--colour-b`) against one, pair by pair: the plain CoMIR of two study folders compared.
 
-Both folders must have evaluated the same held-out pairs (same cores, patches, levels and true transforms: checked, pair
+Three channels: the bright-field in colour (`--data folder`) or the ISL tiles' three confocal channels (`--data isl`);
+one: the grey bright-field or NFH alone. Both folders must have evaluated the same held-out pairs (same cores, patches, levels and true transforms: checked, pair
 by pair), e.g. `results/uwloci-rgb` (`--colour-b`) against the grey grids `results/uwloci-grid` (fold 1) and
-`results/uwloci-f2` (fold 2). Per back-end: the success of each, their difference with a 95 % cluster-bootstrap CI
+`results/uwloci-f2` (fold 2), or `results/isl-confocal` against `results/isl-grid` and `results/isl-standard-f2`. Grey
+runs of seeds or folds that the colour folder lacks are left out. Per back-end: the success of each, their difference with a 95 % cluster-bootstrap CI
 (held-out cores and training seeds resampled, as the study's comparisons do), the discordant pairs, McNemar's exact p
 and Holm's correction over the back-ends (`corepreg.evaluate.paired_comparisons`, with colour as the "variant" and grey
 as the "baseline"). Held-out r of the two CoMIRs, mean over seeds, per fold, from each folder's results.
 
 Usage: python tools/colour_vs_grey.py --colour results/uwloci-rgb --grey results/uwloci-grid results/uwloci-f2
+       python tools/colour_vs_grey.py --colour results/isl-confocal results/isl-confocal-f2 --grey results/isl-grid results/isl-standard-f2
            [--out results/uwloci-rgb/colour_vs_grey.csv]
 """
 import argparse, json, sys
@@ -35,21 +38,21 @@ def compare(colour:pd.DataFrame, grey:pd.DataFrame) -> pd.DataFrame:
         same = np.isclose(m[f], m[f + '_g']) if pd.api.types.is_numeric_dtype(m[f]) else (m[f] == m[f + '_g'])
         if not same.all(): raise SystemExit(f"pairs differ in {f}: e.g. {m.loc[~same, ['fold', 'pair', f, f + '_g']].head(3).to_dict('records')}")
     both = pd.concat([colour.assign(supervision='colour'), grey.assign(supervision='grey')], ignore_index=True)
-    return paired_comparisons(both.assign(dataset='folder', critic='mse'), baseline='grey')
+    return paired_comparisons(both.assign(critic='mse'), baseline='grey')
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--colour', required=True); p.add_argument('--grey', nargs='+', required=True)
+    p.add_argument('--colour', nargs='+', required=True); p.add_argument('--grey', nargs='+', required=True)
     p.add_argument('--out', help='CSV of the comparisons (default: COLOUR/colour_vs_grey.csv)')
     a = p.parse_args(argv)
-    colour, grey = plain([a.colour]), plain(a.grey)
+    colour, grey = plain(a.colour), plain(a.grey)
     grey = grey[grey.seed.isin(colour.seed.unique()) & grey.fold.isin(colour.fold.unique())]
     cmp = compare(colour, grey)
-    out = Path(a.out or Path(a.colour)/'colour_vs_grey.csv')
+    out = Path(a.out or Path(a.colour[0])/'colour_vs_grey.csv')
     with atomic_open(out, 'w', newline='') as f: cmp.to_csv(f, index=False)
     r = {}
-    for name, folders in (('colour', [a.colour]), ('grey', a.grey)):
+    for name, folders in (('colour', a.colour), ('grey', a.grey)):
         res = pd.concat([read_results(Path(f)) for f in folders], ignore_index=True)
         res = res[(res.representation == 'comir') & (res.supervision == 'none') & (res.critic == 'mse') & res.seed.isin(colour.seed.unique())]
         r[name] = {int(k): round(float(v), 4) for k, v in res.drop_duplicates('cell_id').groupby('fold').comir_r.mean().items()}
