@@ -62,7 +62,7 @@ def to_unit(img:np.ndarray, low:float=0.0, high:float=100.0, name:str='image') -
 
 # %% ../nbs/02a_images.ipynb #ab34af9e
 def to_gray(img:np.ndarray) -> np.ndarray:
-    "Grayscale of an RGB(A) image (ITU-R 601 luma, as `skimage.color.rgb2gray`); 2-D images pass through."
+    "Grayscale of an RGB(A) image (Rec. 709 luma, 0.2125 R + 0.7154 G + 0.0721 B, as `skimage.color.rgb2gray`); 2-D images pass through."
     if img.ndim == 2: return img
     if img.ndim == 3 and img.shape[-1] in (3, 4):
         from skimage.color import rgb2gray
@@ -229,7 +229,7 @@ def colour_notes(pairs:Sequence[Pair]) -> dict:
     notes = {}
     for m in ('A', 'B'):
         n = sum(bool(p.meta.get(f'colour_{m.lower()}')) for p in pairs)
-        if n: notes[m] = f"{n} of {len(pairs)} images were colour (RGB) and were converted to grey (ITU-R 601 luma, skimage's rgb2gray)"
+        if n: notes[m] = f"{n} of {len(pairs)} images were colour (RGB) and were converted to grey (Rec. 709 luma, skimage's rgb2gray)"
     return notes
 
 # %% ../nbs/02a_images.ipynb #cropsex1

@@ -237,3 +237,10 @@ def test_isl_colour_b_gives_network_b_the_three_confocal_channels_of_the_same_ti
     assert source_pairs(cfg_isl.data)[0].b.ndim == 3
     with pytest.raises(Exception, match='neither'):
         grid_from_args(parser().parse_args(['study', '--data', 'synthetic', '--colour-b']))
+
+
+def test_to_gray_weighs_the_channels_as_its_docstring_says():
+    "Rec. 709 luma (what scikit-image's rgb2gray uses), not ITU-R 601's 0.299 / 0.587 / 0.114: it decides the raw baselines' grey."
+    from corepreg.images import to_gray
+    assert np.allclose([to_gray(np.eye(3)[i][None, None, :]).item() for i in range(3)], [0.2125, 0.7154, 0.0721], atol=1e-4)
+    assert np.allclose(to_gray(np.ones((2, 3, 4))[..., :3] * 0.5), 0.5) and to_gray(np.moveaxis(np.eye(3)[[1]][None], -1, 0)).item() > 0.7
