@@ -90,7 +90,8 @@ def key_rows() -> list[str]:
     return rows
 
 
-@pytest.mark.parametrize('folder', ['quick', 'uwloci', 'uwloci-standard', 'uwloci-grid', 'uwloci-f2', 'isl-grid', 'isl-standard-f2', 'uwloci-rgb-sup'])   # results/uwloci-rgb: its last shard ran beside an edit of tests/ (its NOTE.md)
+@pytest.mark.parametrize('folder', ['quick', 'uwloci', 'uwloci-standard', 'uwloci-grid', 'uwloci-f2', 'isl-grid', 'isl-standard-f2', 'uwloci-rgb-sup',
+                                    'isl-confocal', 'isl-confocal-f2'])   # results/uwloci-rgb: its last shard ran beside an edit of tests/ (its NOTE.md)
 def test_results_name_their_command_and_a_clean_commit(folder):
     cmd = json.loads((ROOT/'results'/folder/'command.json').read_text())
     assert cmd['command'].startswith('corepreg study') and '--out ' in cmd['command'], cmd['command']
@@ -134,14 +135,20 @@ def standard_rows() -> list[str]:
 def p_text(p:float) -> str: return '< 0.001' if p < 0.001 else f"{p:.3f}"
 
 
-def colour_rows() -> list[str]:
-    """Network B fed the bright-field in colour (results/uwloci-rgb) against grey (the grids' plain CoMIR), pair by pair:
-    per back-end, from `tools/colour_vs_grey.py`'s colour_vs_grey.csv; then per fold, the colour study's means over seeds."""
-    c = pd.read_csv(ROOT/'results'/'uwloci-rgb'/'colour_vs_grey.csv').set_index('method')
+# Network B on three channels (`--colour-b`) against one, pair by pair: each study's folders (the first holds the comparison)
+COLOUR = {'uwloci-rgb': ('uwloci-rgb',), 'isl-confocal': ('isl-confocal', 'isl-confocal-f2')}
+
+
+def colour_rows(name:str='uwloci-rgb') -> list[str]:
+    """Network B fed three channels (the bright-field in colour: results/uwloci-rgb; the ISL tiles' confocal channels:
+    results/isl-confocal) against one (the grids' plain CoMIR), pair by pair: per back-end, from `tools/colour_vs_grey.py`'s
+    colour_vs_grey.csv; then per fold, the colour study's means over seeds."""
+    first = ROOT/'results'/COLOUR[name][0]
+    c = pd.read_csv(first/'colour_vs_grey.csv').set_index('method')
     rows = [f"| `{m}` | {c.success_variant[m]:.2f} | {c.success_baseline[m]:.2f} | {with_ci(c.difference[m], c.ci_low[m], c.ci_high[m])} | "
             f"{c.only_variant[m]} / {c.only_baseline[m]} | {p_text(c.p_holm[m])} | {c.verdict[m]} |" for m in ('ssd', 'sift', 'fftmi', 'mi')]
-    r = json.loads((ROOT/'results'/'uwloci-rgb'/'colour_vs_grey.json').read_text())['held_out_r']
-    res = pd.read_csv(ROOT/'results'/'uwloci-rgb'/'results.csv')
+    r = json.loads((first/'colour_vs_grey.json').read_text())['held_out_r']
+    res = pd.concat([pd.read_csv(ROOT/'results'/f/'results.csv') for f in COLOUR[name]], ignore_index=True)
     for fold, d in res.groupby('fold'):
         c = d[d.representation == 'comir'].groupby('method').success_rate.mean(); w = d[d.representation == 'raw'].set_index('method').success_rate
         cells = [f"{c[m]:.2f}" for m in ('ssd', 'sift', 'fftmi', 'mi')] + [f"{w['fftmi']:.2f}", f"{r['colour'][str(fold)]:.2f}", f"{r['grey'][str(fold)]:.2f}"]
@@ -150,7 +157,11 @@ def colour_rows() -> list[str]:
     return rows
 
 
-@pytest.mark.parametrize('table, rows', [('key', key_rows), ('standard-preset', standard_rows), ('colour', colour_rows)])
+def isl_confocal_rows() -> list[str]: return colour_rows('isl-confocal')
+
+
+@pytest.mark.parametrize('table, rows', [('key', key_rows), ('standard-preset', standard_rows), ('colour', colour_rows),
+                                         ('isl-confocal', isl_confocal_rows)])
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
 def test_tables_match_results(page, table, rows):
     text = page_text(page)
