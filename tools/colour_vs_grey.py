@@ -3,8 +3,9 @@
 Three channels: the bright-field in colour (`--data folder`) or the ISL tiles' three confocal channels (`--data isl`);
 one: the grey bright-field or NFH alone. Both folders must have evaluated the same held-out pairs (same cores, patches, levels and true transforms: checked, pair
 by pair), e.g. `results/uwloci-rgb` (`--colour-b`) against the grey grids `results/uwloci-grid` (fold 1) and
-`results/uwloci-f2` (fold 2), or `results/isl-confocal` against `results/isl-grid` and `results/isl-standard-f2`. Grey
-runs of seeds or folds that the colour folder lacks are left out. Per back-end: the success of each, their difference with a 95 % cluster-bootstrap CI
+`results/uwloci-f2` (fold 2), or `results/isl-confocal` against `results/isl-grid` and `results/isl-standard-f2`. Only the
+(fold, seed) runs that both folders hold are compared pair by pair; held-out r is over all of colour's
+runs and over grey's compared ones. Per back-end: the success of each, their difference with a 95 % cluster-bootstrap CI
 (held-out cores and training seeds resampled, as the study's comparisons do), the discordant pairs, McNemar's exact p
 and Holm's correction over the back-ends (`corepreg.evaluate.paired_comparisons`, with colour as the "variant" and grey
 as the "baseline"). Held-out r of the two CoMIRs, mean over seeds, per fold, from each folder's results.
@@ -47,17 +48,21 @@ def main(argv=None) -> int:
     p.add_argument('--out', help='CSV of the comparisons (default: COLOUR/colour_vs_grey.csv)')
     a = p.parse_args(argv)
     colour, grey = plain(a.colour), plain(a.grey)
-    grey = grey[grey.seed.isin(colour.seed.unique()) & grey.fold.isin(colour.fold.unique())]
-    cmp = compare(colour, grey)
+    runs = lambda d: set(zip(d.fold, d.seed))
+    shared = runs(colour) & runs(grey)   # the (fold, seed) runs that both folders have: the pairs compared
+    keep = lambda d: d[[fs in shared for fs in zip(d.fold, d.seed)]]
+    cmp = compare(keep(colour), keep(grey))
     out = Path(a.out or Path(a.colour[0])/'colour_vs_grey.csv')
     with atomic_open(out, 'w', newline='') as f: cmp.to_csv(f, index=False)
     r = {}
     for name, folders in (('colour', a.colour), ('grey', a.grey)):
         res = pd.concat([read_results(Path(f)) for f in folders], ignore_index=True)
-        res = res[(res.representation == 'comir') & (res.supervision == 'none') & (res.critic == 'mse') & res.seed.isin(colour.seed.unique())]
+        res = res[(res.representation == 'comir') & (res.supervision == 'none') & (res.critic == 'mse')]
+        res = res[[fs in (runs(colour) if name == 'colour' else shared) for fs in zip(res.fold, res.seed)]]   # colour: all its seeds
         r[name] = {int(k): round(float(v), 4) for k, v in res.drop_duplicates('cell_id').groupby('fold').comir_r.mean().items()}
     save_json(out.with_suffix('.json'), {'command': 'python tools/colour_vs_grey.py ' + ' '.join(argv if argv is not None else sys.argv[1:]),
                                          'commit': git_commit(), 'held_out_r': r, 'seeds': sorted(int(s) for s in colour.seed.unique()),
+                                         'compared': sorted([int(f), int(s)] for f, s in shared),
                                          'folds': sorted(int(f) for f in colour.fold.unique())})
     cols = ['method', 'success_variant', 'success_baseline', 'difference', 'ci_low', 'ci_high', 'only_variant', 'only_baseline', 'p_holm', 'verdict', 'n_pairs']
     print(cmp[cols].rename(columns={'success_variant': 'colour', 'success_baseline': 'grey'}).round(3).to_string(index=False))
