@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['SHARED_DATA', 'ISL_FILE', 'ISL_CHANNELS', 'ISL_CONFOCAL', 'ZENODO_API', 'RECORDS', 'CELL_LINES', 'Source',
-           'DATA_SOURCES', 'uwloci_pairs', 'isl_pairs', 'data_cache', 'zenodo_files', 'zenodo_fetch',
-           'histological_pairs', 'cytological_pairs', 'similarity_fit', 'align_colour', 'uwloci_colour',
+           'DATA_SOURCES', 'COLOUR_B_SOURCES', 'uwloci_pairs', 'isl_pairs', 'data_cache', 'zenodo_files',
+           'zenodo_fetch', 'histological_pairs', 'cytological_pairs', 'similarity_fit', 'align_colour', 'uwloci_colour',
            'align_colour_command', 'add_colour_parser', 'DataConfig', 'ihc_tiles', 'source_pairs']
 
 # %% ../nbs/02b_datasets.ipynb #22991e83
@@ -53,8 +53,8 @@ def isl_pairs(root=None, b:str='NFH', n:int=4) -> list[Pair]:
     def read(ch):
         f = folder/ISL_FILE.format(ISL_CHANNELS[ch])
         return normalise(read_image(f), name=str(f))[0]
-    imgs = {'a': read('PHASE'), 'b': np.stack([read(ch) for ch in chans], axis=-1) if len(chans) > 1 else read(b)}
-    ta, tb = _tiles(imgs['a'], n), _tiles(imgs['b'], n)
+    bs = [read(ch) for ch in chans]
+    ta, tb = _tiles(read('PHASE'), n), _tiles(np.stack(bs, axis=-1) if len(bs) > 1 else bs[0], n)
     return [Pair(ta[t], tb[t], f'isl-r{t[0]}c{t[1]}', {'source': 'isl', 'tile': t, 'B': b}) for t in ta]
 
 # %% ../nbs/02b_datasets.ipynb #a7b8157c
@@ -297,6 +297,7 @@ def add_colour_parser(sub):
 # %% ../nbs/02b_datasets.ipynb #8e2aac09
 Source = Literal['synthetic', 'ihc', 'folder', 'isl', 'histological', 'cytological']   # the one list of data sources
 DATA_SOURCES = get_args(Source)
+COLOUR_B_SOURCES = ('folder', 'isl')   # the sources whose modality B can have 3 channels (`DataConfig.colour_b`)
 
 # %% ../nbs/02b_datasets.ipynb #addf3f48
 @dataclasses.dataclass(frozen=True)
@@ -357,7 +358,7 @@ def source_pairs(data:DataConfig, split:Literal['train', 'test']='train', n_test
     "The `split` pairs of `data`'s source (`seed`: the training seed, which picks the synthetic scenes)."
     if split not in ('train', 'test'): raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     d, train = data, split == 'train'
-    if d.colour_b and d.source not in ('folder', 'isl'):
+    if d.colour_b and d.source not in COLOUR_B_SOURCES:
         raise ConfigError(f"DataConfig.colour_b: a 3-channel modality B comes from folders or the ISL field, not {d.source!r}")
     if d.source == 'synthetic':
         return synthetic_pairs(d.n_pairs if train else (n_test or d.n_pairs), d.image_size, seed=1000 * seed + (7 if train else 1))

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .core import Config, ConfigError, atomic_write, run_folder, save_json
 from .images import DataError
-from .datasets import DATA_SOURCES, DataConfig, source_pairs
+from .datasets import COLOUR_B_SOURCES, DATA_SOURCES, DataConfig, source_pairs
 from .data import grey_records, make_eval_set
 from .evaluate import (cluster_bootstrap_ci, evaluate, failure_counts, paired_comparisons, plot_error_cdf, plot_success,
                                spearman_ci, summary)
@@ -97,7 +97,7 @@ class StudyGrid(Config):
         if self.seeds < 1: raise ConfigError(f"StudyGrid.seeds must be at least 1, got {self.seeds}")
         if self.min_pairs < 0: raise ConfigError(f"StudyGrid.min_pairs must be 0 or more, got {self.min_pairs}")
         if 'folder' in self.datasets and not (self.data.folder_a and self.data.folder_b): raise ConfigError("--data folder needs --a DIR and --b DIR")
-        if self.data.colour_b and not {'folder', 'isl'} & set(self.datasets):
+        if self.data.colour_b and not set(COLOUR_B_SOURCES) & set(self.datasets):
             raise ConfigError("--colour-b keeps modality B in 3 channels (--data folder: the --b images in colour; isl: the confocal channels); this grid has neither")
 
 # %% ../nbs/11_study.ipynb #64dfd65f
@@ -143,7 +143,7 @@ def train_config(grid:StudyGrid, cell:Cell) -> TrainConfig:
     "The training config of a cell: the preset's, with the grid's data locations and the cell's source, fold, critic (at its temperature), supervision and seed."
     base = TRAIN_PRESETS[STUDY_PRESETS[grid.preset].train]
     data = base.data.replace(source=cell.dataset, fold=cell.fold, **{f: getattr(grid.data, f) for f in _WHERE})
-    data = data.replace(colour_b=grid.data.colour_b and cell.dataset in ('folder', 'isl'))   # 3-channel B: folder and ISL data only
+    data = data.replace(colour_b=grid.data.colour_b and cell.dataset in COLOUR_B_SOURCES)   # 3-channel B: folder and ISL data only
     critic = cell.critic or 'mse'
     cfg = base.replace(data=data, seed=cell.seed, critic=critic, supervision=cell.supervision or 'none',
                        tau=STUDY_PRESETS[grid.preset].tau(critic, base.loss.tau))

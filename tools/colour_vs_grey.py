@@ -48,17 +48,17 @@ def main(argv=None) -> int:
     p.add_argument('--out', help='CSV of the comparisons (default: COLOUR/colour_vs_grey.csv)')
     a = p.parse_args(argv)
     colour, grey = plain(a.colour), plain(a.grey)
-    runs = lambda d: set(zip(d.fold, d.seed))
-    shared = runs(colour) & runs(grey)   # the (fold, seed) runs that both folders have: the pairs compared
-    keep = lambda d: d[[fs in shared for fs in zip(d.fold, d.seed)]]
-    cmp = compare(keep(colour), keep(grey))
+    in_runs = lambda d, runs: d[d.set_index(['fold', 'seed']).index.isin(list(runs))]
+    mine = set(zip(colour.fold, colour.seed))
+    shared = mine & set(zip(grey.fold, grey.seed))   # the (fold, seed) runs that both folders have: the pairs compared
+    cmp = compare(in_runs(colour, shared), in_runs(grey, shared))
     out = Path(a.out or Path(a.colour[0])/'colour_vs_grey.csv')
     with atomic_open(out, 'w', newline='') as f: cmp.to_csv(f, index=False)
     r = {}
     for name, folders in (('colour', a.colour), ('grey', a.grey)):
         res = pd.concat([read_results(Path(f)) for f in folders], ignore_index=True)
         res = res[(res.representation == 'comir') & (res.supervision == 'none') & (res.critic == 'mse')]
-        res = res[[fs in (runs(colour) if name == 'colour' else shared) for fs in zip(res.fold, res.seed)]]   # colour: all its seeds
+        res = in_runs(res, mine if name == 'colour' else shared)   # colour: all its seeds
         r[name] = {int(k): round(float(v), 4) for k, v in res.drop_duplicates('cell_id').groupby('fold').comir_r.mean().items()}
     save_json(out.with_suffix('.json'), {'command': 'python tools/colour_vs_grey.py ' + ' '.join(argv if argv is not None else sys.argv[1:]),
                                          'commit': git_commit(), 'held_out_r': r, 'seeds': sorted(int(s) for s in colour.seed.unique()),
