@@ -510,7 +510,27 @@ def colour_sup_prose() -> list[str]:
             f"`{s.supervision}` registers significantly fewer pairs with `{s.method}`"]
 
 
-@pytest.mark.parametrize('prose, source', [(l1_prose, 'uwloci-grid'), (cosine_prose, 'uwloci-grid'),
+def isl_tiles_prose(names=('isl-confocal', 'isl-confocal-f2'), diag='hard-tiles-s0-none-mse') -> list[str]:
+    """The numbers of the ISL confocal bullet on the hard tiles, rebuilt from both folds' records and diagnostics: the four
+    tiles where the plain CoMIR's `ssd` misses most, their share of the misses, the others' mean, r against success."""
+    from corepreg.study import all_records
+    from corepreg.evaluate import spearman_ci
+    recs = pd.concat([all_records(ROOT/'results'/n) for n in names], ignore_index=True)
+    c = recs[(recs.supervision == 'none') & (recs.critic == 'mse')]
+    ssd = c[c.method == 'ssd'].groupby('name').success.mean().sort_values(kind='stable')
+    r = pd.Series({k: v for n in names for k, v in json.loads((ROOT/'results'/n/'diagnostics'/f'{diag}.json').read_text())['r_per_image'].items()})
+    assert set(r.index) == set(ssd.index) and c.seed.nunique() == 3, (sorted(r.index), sorted(ssd.index))
+    hard, miss = ssd.index[:4], 1 - ssd
+    raw = recs[recs.representation == 'raw'].groupby(['name', 'method']).success.mean().unstack()
+    assert (raw.loc[hard].max(axis=1) == 0).sum() == 2, raw.loc[hard]          # 'two of the four defeat the raw images too'
+    rho = spearman_ci(r[ssd.index], ssd)['rho']
+    return [f"**Four of the {len(ssd)} tiles carry {100 * miss[hard].sum() / miss.sum():.0f} % of the `ssd` misses** ("
+            + ', '.join(f"{k.removeprefix('isl-')} {ssd[k]:.2f}" for k in hard) + f", mean of {c.seed.nunique()} seeds); "
+            f"the other twelve average {ssd.drop(hard).mean():.2f}",
+            f"A tile's r does not predict its success (Spearman ρ {signed(rho)} over the {len(ssd)} tiles)"]
+
+
+@pytest.mark.parametrize('prose, source', [(l1_prose, 'uwloci-grid'), (cosine_prose, 'uwloci-grid'), (isl_tiles_prose, 'isl-confocal and isl-confocal-f2'),
                                            (swapped_fold_prose, 'uwloci-f2 and uwloci-grid'),
                                            (f2_prose, 'uwloci-f2 and both folds'), (colour_sup_prose, 'uwloci-rgb-sup')])
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
