@@ -91,7 +91,7 @@ def key_rows() -> list[str]:
 
 
 @pytest.mark.parametrize('folder', ['quick', 'uwloci', 'uwloci-standard', 'uwloci-grid', 'uwloci-f2', 'isl-grid', 'isl-standard-f2', 'uwloci-rgb-sup',
-                                    'isl-confocal', 'isl-confocal-f2'])   # results/uwloci-rgb: its last shard ran beside an edit of tests/ (its NOTE.md)
+                                    'isl-confocal', 'isl-confocal-f2', 'isl-confocal-sup'])   # results/uwloci-rgb: its last shard ran beside an edit of tests/ (its NOTE.md)
 def test_results_name_their_command_and_a_clean_commit(folder):
     cmd = json.loads((ROOT/'results'/folder/'command.json').read_text())
     assert cmd['command'].startswith('corepreg study') and '--out ' in cmd['command'], cmd['command']
@@ -262,16 +262,18 @@ def test_mse_grid_tables_match_results(page, name):
     assert_grid_block(page, status, grid_mean_rows(name) + grid_verdict_rows(name))
 
 
+@pytest.mark.parametrize('name', ['uwloci-rgb-sup', 'isl-confocal-sup'])
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
-def test_colour_grid_tables_match_results(page):
-    "The supervision grid with network B in colour (both folds in one study): its answer and verdict tables, with how far it has run."
-    res = pd.read_csv(ROOT/'results'/'uwloci-rgb-sup'/'results.csv')
-    grid = json.loads((ROOT/'results'/'uwloci-rgb-sup'/'grid.json').read_text())
+def test_colour_grid_tables_match_results(page, name):
+    """The supervision grids with network B on three channels (the bright-field in colour; the ISL tiles' confocal channels), both
+    folds in one study: their answer and verdict tables, with how far each has run."""
+    res = pd.read_csv(ROOT/'results'/name/'results.csv')
+    grid = json.loads((ROOT/'results'/name/'grid.json').read_text())
     comir = res[res.representation == 'comir']
     k = min(complete_seeds(comir[comir.fold == f], 'mse') for f in grid['folds'])
-    status = (f"`results/uwloci-rgb-sup`: {res.cell_id.nunique()} of {len(grid['folds']) * (1 + grid['seeds'] * len(VARIANTS))} cells, "
+    status = (f"`results/{name}`: {res.cell_id.nunique()} of {len(grid['folds']) * (1 + grid['seeds'] * len(VARIANTS))} cells, "
               f"{k} of {grid['seeds']} seed{'s' * (grid['seeds'] > 1)} complete in both folds")
-    assert_grid_block(page, status, grid_mean_rows('uwloci-rgb-sup') + grid_verdict_rows('uwloci-rgb-sup'))
+    assert_grid_block(page, status, grid_mean_rows(name) + grid_verdict_rows(name))
 
 
 @pytest.mark.parametrize('critic, shard, label', [('l1', '3/3', 'L1'), ('cosine', '1/3', 'cosine')])
@@ -420,7 +422,8 @@ GLANCE = [('uwloci-grid', 'SHG / bright-field cores', 'mse', 'MSE'), ('uwloci-gr
           ('uwloci-grid', 'SHG / bright-field cores', 'cosine', 'cosine'),
           ('uwloci-f2', 'SHG / bright-field cores, swapped fold', 'mse', 'MSE'),
           (BOTH_FOLDS, 'SHG / bright-field cores, both folds', 'mse', 'MSE'),
-          ('uwloci-rgb-sup', 'SHG / bright-field cores, B in colour, both folds', 'mse', 'MSE'), ('isl-grid', 'ISL phase / confocal tiles', 'mse', 'MSE')]
+          ('uwloci-rgb-sup', 'SHG / bright-field cores, B in colour, both folds', 'mse', 'MSE'), ('isl-grid', 'ISL phase / confocal tiles', 'mse', 'MSE'),
+          ('isl-confocal-sup', 'ISL tiles, B on three confocal channels, both folds', 'mse', 'MSE')]
 
 
 def glance_rows() -> list[str]:
@@ -530,7 +533,32 @@ def isl_tiles_prose(names=('isl-confocal', 'isl-confocal-f2'), diag='hard-tiles-
             f"A tile's r does not predict its success (Spearman ρ {signed(rho)} over the {len(ssd)} tiles)"]
 
 
+def isl_confocal_sup_prose() -> list[str]:
+    """The numbers of the paragraph under the ISL three-channel grid's block, rebuilt from results/isl-confocal-sup; its claims
+    asserted (every variant worse with `ssd`, no gain, every bottleneck narrower, the plain CoMIR's cells those of the colour study)."""
+    from corepreg.study import all_records
+    comir, cmp = critic_cells('isl-confocal-sup', 'mse')
+    ssd_cmp = cmp[cmp.method == 'ssd']
+    assert (ssd_cmp.verdict == 'worse').all() and 'better' not in set(cmp.verdict) and (cmp.difference < 0).all(), cmp
+    rank = mean_rank(comir)
+    assert rank.idxmax() == 'none', rank
+    n = comir.seed.nunique()
+    by_fold = comir[comir.method == 'ssd'].pivot_table(index='fold', columns='supervision', values='success_rate')
+    recs = all_records(ROOT/'results'/'isl-confocal-sup')
+    for fold, other in ((1, 'isl-confocal'), (2, 'isl-confocal-f2')):   # 'the plain CoMIR's two cells are those of ...'
+        mine = recs[(recs.cell_id == f'isl-f{fold}-s0-none-mse')].drop(columns='seconds').reset_index(drop=True)
+        theirs = all_records(ROOT/'results'/other)
+        theirs = theirs[theirs.cell_id == f'isl-f{fold}-s0-none-mse'].drop(columns='seconds').reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, theirs)
+    d = -ssd_cmp.difference
+    return [f"This rests on **{ {1: 'one seed', 2: 'two seeds', 3: 'three seeds'}[n]}**", f"with `ssd` ({signed(-d.min())} to {signed(-d.max())}), {(cmp.verdict == 'worse').sum()} of the {len(cmp)} comparisons are losses",
+            f"(effective rank {rank.drop('none').min():.1f}–{rank.drop('none').max():.1f} against {rank['none']:.1f})",
+            f"in fold 2 `pooled` registers nearly as many pairs as `none` with `ssd` ({by_fold.pooled[2]:.2f} against {by_fold.none[2]:.2f}), "
+            f"in fold 1 far fewer ({by_fold.pooled[1]:.2f} against {by_fold.none[1]:.2f})"]
+
+
 @pytest.mark.parametrize('prose, source', [(l1_prose, 'uwloci-grid'), (cosine_prose, 'uwloci-grid'), (isl_tiles_prose, 'isl-confocal and isl-confocal-f2'),
+                                           (isl_confocal_sup_prose, 'isl-confocal-sup'),
                                            (swapped_fold_prose, 'uwloci-f2 and uwloci-grid'),
                                            (f2_prose, 'uwloci-f2 and both folds'), (colour_sup_prose, 'uwloci-rgb-sup')])
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb'])
