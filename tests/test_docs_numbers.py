@@ -536,7 +536,6 @@ def isl_tiles_prose(names=('isl-confocal', 'isl-confocal-f2'), diag='hard-tiles-
 def isl_confocal_sup_prose() -> list[str]:
     """The numbers of the paragraph under the ISL three-channel grid's block, rebuilt from results/isl-confocal-sup; its claims
     asserted (every variant worse with `ssd`, no gain, every bottleneck narrower, the plain CoMIR's cells those of the colour study)."""
-    from corepreg.study import all_records
     comir, cmp = critic_cells('isl-confocal-sup', 'mse')
     ssd_cmp = cmp[cmp.method == 'ssd']
     assert (ssd_cmp.verdict == 'worse').all() and 'better' not in set(cmp.verdict) and (cmp.difference < 0).all(), cmp
@@ -544,14 +543,12 @@ def isl_confocal_sup_prose() -> list[str]:
     assert rank.idxmax() == 'none', rank
     n = comir.seed.nunique()
     by_fold = comir[comir.method == 'ssd'].pivot_table(index='fold', columns='supervision', values='success_rate')
-    recs = all_records(ROOT/'results'/'isl-confocal-sup')
     for fold, other in ((1, 'isl-confocal'), (2, 'isl-confocal-f2')):   # 'the plain CoMIR's two cells are those of ...'
-        mine = recs[(recs.cell_id == f'isl-f{fold}-s0-none-mse')].drop(columns='seconds').reset_index(drop=True)
-        theirs = all_records(ROOT/'results'/other)
-        theirs = theirs[theirs.cell_id == f'isl-f{fold}-s0-none-mse'].drop(columns='seconds').reset_index(drop=True)
+        mine, theirs = (pd.read_csv(ROOT/'results'/n/'records'/f'isl-f{fold}-s0-none-mse.csv').drop(columns='seconds')
+                        for n in ('isl-confocal-sup', other))
         pd.testing.assert_frame_equal(mine, theirs)
-    d = -ssd_cmp.difference
-    return [f"This rests on **{ {1: 'one seed', 2: 'two seeds', 3: 'three seeds'}[n]}**", f"with `ssd` ({signed(-d.min())} to {signed(-d.max())}), {(cmp.verdict == 'worse').sum()} of the {len(cmp)} comparisons are losses",
+    d = ssd_cmp.difference
+    return [f"This rests on **{ {1: 'one seed', 2: 'two seeds', 3: 'three seeds'}[n]}**", f"with `ssd` ({signed(d.max())} to {signed(d.min())}), {(cmp.verdict == 'worse').sum()} of the {len(cmp)} comparisons are losses",
             f"(effective rank {rank.drop('none').min():.1f}–{rank.drop('none').max():.1f} against {rank['none']:.1f})",
             f"in fold 2 `pooled` registers nearly as many pairs as `none` with `ssd` ({by_fold.pooled[2]:.2f} against {by_fold.none[2]:.2f}), "
             f"in fold 1 far fewer ({by_fold.pooled[1]:.2f} against {by_fold.none[1]:.2f})"]
