@@ -1,0 +1,76 @@
+"""Test-time rotation averaging of the CoMIRs (issue 13): does it make held-out pairs more alike, and easier to register?
+
+The networks are trained with CoMIR's C4 scheme: each input is turned by a random multiple of 90 degrees and its output
+turned back before the loss. At inference, `comir()` runs the network once. Here each patch is also run turned by 90,
+180 and 270 degrees, and the four outputs, turned back, are averaged (the map is then exactly C4-equivariant). No
+training: the same checkpoints, the same held-out evaluation pairs as their study.
+
+For each cell (a run directory of a finished study, with its `grid.json` one folder up from `runs/`), the script
+measures, once with one pass (`plain`) and once with the four-pass average (`c4`):
+- the held-out cross-modal Pearson r of the float CoMIRs (as the study's `comir_r`);
+- success (corner error <= 2 % of the width) of each back-end on the 8-bit CoMIRs, pair by pair.
+
+Usage: python benchmarks/bench_tta.py RUN_DIR [RUN_DIR ...] [--methods ssd sift] [--out benchmarks/results_tta.json]
+RUN_DIR is e.g. runs/isl-confocal/runs/isl-f1-s0-none-mse (the study folder is RUN_DIR/../..).
+"""
+import argparse, dataclasses, json, os, platform, sys, time
+from pathlib import Path
+import numpy as np
+
+from corepreg.core import save_json
+from corepreg.evaluate import evaluate
+from corepreg.infer import Representer, to_uint8
+from corepreg.study import StudyGrid, comir_correlation, eval_set, git_commit
+
+
+class C4Representer(Representer):
+    "A `Representer` whose float CoMIR is the mean of the network's outputs on the image turned by 0, 90, 180, 270 degrees, each turned back."
+    def unquantised(self, image, modality:str) -> np.ndarray:
+        image = np.asarray(image, dtype=np.float32)
+        outs = [np.rot90(super(C4Representer, self).unquantised(np.ascontiguousarray(np.rot90(image, k, axes=(0, 1))), modality), -k, axes=(-2, -1))
+                for k in range(4)]
+        return np.mean(outs, axis=0)
+
+
+def measure(run_dir:Path, methods, workers:int) -> dict:
+    study = run_dir.parent.parent
+    grid = StudyGrid.from_json(study/'grid.json')
+    cfg = json.loads((run_dir/'config.json').read_text())
+    dataset, fold = grid.datasets[0], cfg['data']['fold']
+    records = eval_set(grid, dataset, fold)
+    out = {'run_dir': str(run_dir), 'dataset': dataset, 'fold': fold, 'pairs': len(records)}
+    for arm, cls in (('plain', Representer), ('c4', C4Representer)):
+        rep, t0 = cls(run_dir), time.time()
+        comirs = [(rep(r.fixed, 'A'), rep(r.moving, 'B')) for r in records]
+        res = {'represent_seconds': round(time.time() - t0, 1), 'r': round(comir_correlation(rep, records), 4)}
+        for m in methods:
+            recs = [dataclasses.replace(r, fixed=a, moving=b) for r, (a, b) in zip(records, comirs)]
+            df = evaluate(recs, m, progress=False, workers=workers)
+            res[m] = {'success': round(float(df.success.mean()), 4), 'per_pair': df.success.astype(int).tolist()}
+        out[arm] = res
+        print(run_dir.name, arm, {k: (v['success'] if isinstance(v, dict) else v) for k, v in res.items()}, flush=True)
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('run_dirs', nargs='+', type=Path)
+    p.add_argument('--methods', nargs='+', default=['ssd', 'sift'])
+    p.add_argument('--workers', type=int, default=1)
+    p.add_argument('--out', default='benchmarks/results_tta.json')
+    a = p.parse_args(argv)
+    out = Path(a.out)
+    runs = json.loads(out.read_text())['runs'] if out.exists() else []   # earlier invocations' cells are kept
+    for d in a.run_dirs:     # each cell is written as soon as it is measured
+        t0 = time.time()
+        cell = measure(d, a.methods, a.workers)
+        runs = [r for r in runs if r['run_dir'] != str(d)] + [{
+            **cell, 'command': 'python benchmarks/bench_tta.py ' + ' '.join(argv if argv is not None else sys.argv[1:]),
+            'commit': git_commit(), 'machine': f'{platform.machine()}, {os.cpu_count()} cores, {platform.processor()}',
+            'wall_seconds': round(time.time() - t0, 1)}]
+        save_json(out, {'runs': runs})
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
