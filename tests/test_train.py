@@ -166,6 +166,14 @@ def test_infer_cli(tmp_path):
     # the run trained on [0, 1] images (synthetic pairs), so infer scales the file to [0, 1] as well
     expect = Representer(run_dir).unquantised(to_unit(read_image(tmp_path/'pic.png')), 'B')
     np.testing.assert_allclose(f32, expect, atol=1e-5)
+    # --rotations 4: the mean over four quarter turns, as `Representer(..., rotations=4)` gives it, and not the one-pass map
+    r = run([CORE, 'infer', '--run', str(run_dir), '--modality', 'B', '--rotations', '4', str(tmp_path/'pic.png'), '--out', str(tmp_path/'c4')])
+    assert r.returncode == 0, r.stderr
+    f4 = tifffile.imread(tmp_path/'c4'/'pic_comir.tif')
+    np.testing.assert_allclose(f4, Representer(run_dir, rotations=4).unquantised(to_unit(read_image(tmp_path/'pic.png')), 'B'), atol=1e-5)
+    assert np.abs(f4 - f32).max() > 1e-4
+    r = run([CORE, 'infer', '--run', str(run_dir), '--modality', 'B', '--rotations', '3', str(tmp_path/'pic.png'), '--out', str(tmp_path/'c3')])
+    assert r.returncode != 0 and 'invalid choice: 3' in r.stderr
     r = run([CORE, 'infer', '--run', str(tmp_path/'nope'), '--modality', 'A', str(tmp_path/'pic.png'), '--out', str(tmp_path/'c')])
     assert r.returncode != 0 and 'no such checkpoint' in r.stderr
 
