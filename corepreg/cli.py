@@ -62,7 +62,7 @@ def grid_from_args(args) -> StudyGrid:
     return StudyGrid(datasets=datasets, preset=args.preset, critics=_list(args.critics) or p.critics,
                      supervision=_list(args.supervision) or p.supervision, seeds=args.seeds or p.seeds, folds=args.folds or (1,),
                      methods=_list(args.methods) or p.methods, steps=args.steps or 0, n_test=args.n_test or 0,
-                     min_pairs=p.min_pairs if args.min_pairs is None else args.min_pairs,
+                     min_pairs=p.min_pairs if args.min_pairs is None else args.min_pairs, rotations=getattr(args, 'rotations', 1),
                      data=DataConfig(folder_a=args.a or '', folder_b=args.b or '', test_folder_a=args.test_a or '',
                                      test_folder_b=args.test_b or '', root=args.root or '', log_a=bool(args.log_a), split_seed=args.split_seed,
                                      colour_b=bool(getattr(args, 'colour_b', False))))
@@ -189,7 +189,8 @@ def study_command(args) -> int:
         grid = grid_from_args(args)
         out = Path(args.out); commit = git_commit()   # the code that runs: taken before the run, not after it
         print(f"corepreg study: {grid.datasets}, preset {grid.preset}, critics {list(grid.critics)}, supervision {list(grid.supervision)}, "
-              f"{grid.seeds} seed(s), folds {list(grid.folds)}, methods {list(grid.methods)}; device {get_device()}, registering in {args.workers} process(es); output {out}", flush=True)
+              f"{grid.seeds} seed(s), folds {list(grid.folds)}, methods {list(grid.methods)}"
+              f"{f', CoMIRs averaged over {grid.rotations} quarter turns' if grid.rotations > 1 else ''}; device {get_device()}, registering in {args.workers} process(es); output {out}", flush=True)
         before = _finished_cells(out)                   # what this invocation adds is recorded with it
         entry = lambda finished: {'command': 'corepreg ' + ' '.join(args.argv), 'grid': grid.to_dict(), 'commit': commit,
                                   'seconds': round(time.time() - t0, 1), 'started': time.strftime('%Y-%m-%dT%H:%M:%S', time.localtime(t0)),
@@ -234,6 +235,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--n-test', type=whole(1), help="evaluation images per dataset (default: the preset's)")
     s.add_argument('--min-pairs', type=whole(0), help="evaluation pairs per cell at least; each image gives more patches to reach "
                    "it (default: the preset's: quick 0, i.e. one central patch per image; standard and full 100)")
+    s.add_argument('--rotations', type=int, choices=(1, 2, 4), default=1, help='evaluate each CoMIR as the mean over this many quarter '
+                   'turns of its patch (infer.comir_turned; 4 costs 4 network passes per patch; default 1: one pass)')
     s.add_argument('--shard', type=shard_spec, help='i/n: run every n-th cell from the i-th (default: all cells)')
     s.add_argument('--workers', type=whole(1), default=os.cpu_count() or 1,
                    help='processes that register the pairs; the results do not depend on it (default: one per core, here %(default)s)')

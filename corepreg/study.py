@@ -84,6 +84,7 @@ class StudyGrid(Config):
     steps: int = 0                        # 0: the training preset's steps
     n_test: int = 0                       # evaluation images per dataset (0: the preset's)
     min_pairs: int = 0                    # evaluation pairs per cell at least: more patches per image (0: one, central)
+    rotations: int = 1                    # CoMIRs evaluated as the mean over 1, 2 or 4 quarter turns of each patch (infer.comir_turned)
     data: DataConfig = DataConfig()       # where the data live: folders, root, split seed, log on A (the source is each dataset's)
 
     def __post_init__(self):
@@ -95,6 +96,7 @@ class StudyGrid(Config):
             if not getattr(self, field): raise ConfigError(f"StudyGrid.{field} is empty")
         if self.preset not in STUDY_PRESETS: raise ConfigError(f"unknown preset {self.preset!r}; valid presets are {sorted(STUDY_PRESETS)}")
         if self.seeds < 1: raise ConfigError(f"StudyGrid.seeds must be at least 1, got {self.seeds}")
+        if self.rotations not in (1, 2, 4): raise ConfigError(f"StudyGrid.rotations must be 1, 2 or 4, got {self.rotations}")
         if self.min_pairs < 0: raise ConfigError(f"StudyGrid.min_pairs must be 0 or more, got {self.min_pairs}")
         if 'folder' in self.datasets and not (self.data.folder_a and self.data.folder_b): raise ConfigError("--data folder needs --a DIR and --b DIR")
         if self.data.colour_b and not set(COLOUR_B_SOURCES) & set(self.datasets):
@@ -196,7 +198,7 @@ def run_cell(grid:StudyGrid, cell:Cell, out, records:list, progress:bool=False, 
     t0 = time.time()
     summary_ = train(cfg, out/'runs'/cell.id, progress=progress)
     train_seconds = float(sum(r['seconds'] for r in read_log(out/'runs'/cell.id))) or time.time() - t0
-    rep = Representer(out/'runs'/cell.id)
+    rep = Representer(out/'runs'/cell.id, rotations=grid.rotations)
     comirs = [dataclasses.replace(r, fixed=rep(r.fixed, 'A'), moving=rep(r.moving, 'B')) for r in records]
     dense_b = collect_features(rep.models, records[:12], 'bottleneck', 'dense')
     patch_o = collect_features(rep.models, records, 'output', 'patch')
@@ -566,7 +568,8 @@ def report(out, title:str='corepreg study') -> str:
     recs = all_records(out)                       # read once: the comparisons, failure counts and figures all use it
     cmp = write_comparisons(out, recs=recs)
     L = [f'# {title}', '', f"Grid: datasets {grid['datasets']}, preset `{grid['preset']}`, critics {grid['critics']}, "
-         f"supervision {grid['supervision']}, {grid['seeds']} seed(s), folds {grid['folds']}, methods {grid['methods']}.",
+         f"supervision {grid['supervision']}, {grid['seeds']} seed(s), folds {grid['folds']}, methods {grid['methods']}"
+         + (f"; each CoMIR the mean over {grid['rotations']} quarter turns of its patch (--rotations)." if grid.get('rotations', 1) > 1 else '.'),
          "Success = corner error ≤ 2 % of the patch width; rates pooled over levels 1–4 (mean ± std over seeds × folds).", '']
     if cmd: L += [f"Command: `{cmd.get('command', '')}`; commit `{cmd.get('commit', '')}`.", '']
     for ds in grid['datasets']:
