@@ -91,7 +91,7 @@ def key_rows() -> list[str]:
 
 
 @pytest.mark.parametrize('folder', ['quick', 'uwloci', 'uwloci-standard', 'uwloci-grid', 'uwloci-f2', 'isl-grid', 'isl-standard-f2', 'uwloci-rgb-sup',
-                                    'isl-confocal', 'isl-confocal-f2', 'isl-confocal-sup'])   # results/uwloci-rgb: its last shard ran beside an edit of tests/ (its NOTE.md)
+                                    'isl-confocal', 'isl-confocal-f2', 'isl-confocal-sup', 'uwloci-rgb-c4'])   # results/uwloci-rgb: its last shard ran beside an edit of tests/ (its NOTE.md)
 def test_results_name_their_command_and_a_clean_commit(folder):
     cmd = json.loads((ROOT/'results'/folder/'command.json').read_text())
     assert cmd['command'].startswith('corepreg study') and '--out ' in cmd['command'], cmd['command']
