@@ -9,7 +9,7 @@ of a one-pass study, must reproduce those records pair by pair, which is checked
 
 Usage: python benchmarks/tta_summary.py [benchmarks/results_tta.json] [--methods ssd sift fftmi]
 """
-import argparse, json
+import argparse, functools, json
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -18,8 +18,9 @@ from corepreg.evaluate import cluster_bootstrap_ci, mcnemar_exact
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def records_of(run_dir:str) -> pd.DataFrame:
-    "The study's per-pair records of the cell in `run_dir` (its runs/ folder, or the same study under results/)."
+@functools.cache
+def records_of(run_dir:str) -> tuple[pd.DataFrame, dict]:
+    "The study's per-pair records of the cell in `run_dir` (its runs/ folder, or the same study under results/), and its grid; read once per cell."
     run = Path(run_dir); cell = run.name
     for study in (ROOT/run.parent.parent, ROOT/'results'/run.parent.parent.name):
         if (f := study/'records'/f'{cell}.csv').exists(): return pd.read_csv(f), json.loads((study/'grid.json').read_text())
@@ -47,10 +48,10 @@ def summary(runs:list, methods) -> pd.DataFrame:
         if not have: continue
         p = pairs(have, m)
         for ds, d in p.groupby('dataset'):
-            diff = d.c4 - d.plain
-            lo, hi = cluster_bootstrap_ci(diff, d.fold.astype(str) + '/' + d.image, d.seed)
+            diff, image = d.c4 - d.plain, d.fold.astype(str) + '/' + d.image     # an image is held out once per fold
+            lo, hi = cluster_bootstrap_ci(diff, image, d.seed)
             rows.append({'dataset': ds, 'method': m, 'cells': d.groupby(['fold', 'seed']).ngroups, 'pairs': len(d),
-                         'images': (d.fold.astype(str) + '/' + d.image).nunique(), 'plain': d.plain.mean(), 'c4': d.c4.mean(),
+                         'images': image.nunique(), 'plain': d.plain.mean(), 'c4': d.c4.mean(),
                          'difference': diff.mean(), 'ci_low': lo, 'ci_high': hi, 'only_c4': int(((d.c4 == 1) & (d.plain == 0)).sum()),
                          'only_plain': int(((d.plain == 1) & (d.c4 == 0)).sum())})
             rows[-1]['p_mcnemar'] = mcnemar_exact(rows[-1]['only_c4'], rows[-1]['only_plain'])
