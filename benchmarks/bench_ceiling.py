@@ -1,0 +1,93 @@
+"""How far could a perfect representation take a monomodal back-end on these pairs? (issue 13)
+
+The study registers network A's CoMIR of the fixed patch against network B's CoMIR of the moving patch (cross-modal).
+If the two CoMIRs were one image, the back-end would face a monomodal pair; this script measures that case directly, on
+the same held-out pairs, with the same back-ends and success criterion (corner error <= 2 % of the width):
+
+- `cross`: the study's arm, A's CoMIR against B's (the script checks that it reproduces the study's per-pair records);
+- `comir_aa` / `comir_bb`: one network's CoMIR of the fixed patch against the same network's CoMIR of the moving patch
+  (the record's `moving_a` / `fixed_b`: the other modality seen through the same transform);
+- `raw_aa` / `raw_bb`: the raw images of one modality against themselves (grey, as the raw baselines register them).
+
+`comir_*` bounds what better cross-modal agreement could give with these networks; `raw_*` what the pairs themselves
+allow a monomodal back-end (the data's ceiling at these transform levels). The raw arms depend only on the fold, so they
+are measured once per fold. No training: the cells' own checkpoints, the study's own evaluation pairs.
+
+Usage: python benchmarks/bench_ceiling.py RUN_DIR [RUN_DIR ...] [--methods ssd sift] [--workers 2]
+RUN_DIR is e.g. runs/isl-confocal-sup/runs/isl-f1-s0-none-mse (the study folder is RUN_DIR/../..).
+"""
+import argparse, dataclasses, json, os, platform, sys, time
+from pathlib import Path
+import numpy as np, pandas as pd
+
+from corepreg.core import save_json
+from corepreg.data import grey_records
+from corepreg.evaluate import evaluate
+from corepreg.infer import Representer
+from corepreg.study import StudyGrid, eval_set, git_commit
+
+
+def arms(records:list, rep:Representer, raw:bool) -> dict:
+    "The pairs of each arm: the same records with the patches each arm registers."
+    out = {'cross': [dataclasses.replace(r, fixed=rep(r.fixed, 'A'), moving=rep(r.moving, 'B')) for r in records],
+           'comir_aa': [dataclasses.replace(r, fixed=rep(r.fixed, 'A'), moving=rep(r.moving_a, 'A')) for r in records],
+           'comir_bb': [dataclasses.replace(r, fixed=rep(r.fixed_b, 'B'), moving=rep(r.moving, 'B')) for r in records]}
+    if raw:
+        grey = grey_records(records)
+        out['raw_aa'] = [dataclasses.replace(r, moving=r.moving_a) for r in grey]
+        out['raw_bb'] = [dataclasses.replace(r, fixed=r.fixed_b) for r in grey]
+    return out
+
+
+def check_cross(run_dir:Path, method:str, success:list):
+    "The `cross` arm is the study's: its per-pair success equals the study's records for this cell."
+    study = run_dir.parent.parent
+    rec = pd.read_csv(study/'records'/f'{run_dir.name}.csv')
+    theirs = rec[rec.method == method].sort_values('pair').success.astype(int).tolist()
+    if theirs != success:
+        raise SystemExit(f"{run_dir.name} {method}: the cross arm does not reproduce {study/'records'/run_dir.name}.csv")
+
+
+def measure(run_dir:Path, methods, workers:int, raw:bool) -> dict:
+    grid = StudyGrid.from_json(run_dir.parent.parent/'grid.json')
+    cfg = json.loads((run_dir/'config.json').read_text())
+    dataset, fold = grid.datasets[0], cfg['data']['fold']
+    records = eval_set(grid, dataset, fold)
+    out = {'run_dir': str(run_dir), 'dataset': dataset, 'fold': fold, 'pairs': len(records),
+           'names': [r.name for r in records], 'levels': [r.level for r in records]}
+    for arm, recs in arms(records, Representer(run_dir, rotations=grid.rotations), raw).items():
+        out[arm] = {}
+        for m in methods:
+            df = evaluate(recs, m, progress=False, workers=workers)
+            success = df.success.astype(int).tolist()
+            if arm == 'cross': check_cross(run_dir, m, success)
+            out[arm][m] = {'success': round(float(np.mean(success)), 4), 'per_pair': success}
+        print(run_dir.name, arm, {m: v['success'] for m, v in out[arm].items()}, flush=True)
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('run_dirs', nargs='+', type=Path)
+    p.add_argument('--methods', nargs='+', default=['ssd', 'sift'])
+    p.add_argument('--workers', type=int, default=1)
+    p.add_argument('--out', default='benchmarks/results_ceiling.json')
+    a = p.parse_args(argv)
+    out = Path(a.out)
+    runs = json.loads(out.read_text())['runs'] if out.exists() else []   # earlier invocations' cells are kept
+    for d in a.run_dirs:     # each cell is written as soon as it is measured
+        t0 = time.time()
+        key = (str(d.parent.parent), json.loads((d/'config.json').read_text())['data']['fold'])
+        raw = not any((str(Path(r['run_dir']).parent.parent), r['fold']) == key and 'raw_aa' in r
+                      for r in runs if r['run_dir'] != str(d))
+        cell = measure(d, a.methods, a.workers, raw)
+        runs = [r for r in runs if r['run_dir'] != str(d)] + [{
+            **cell, 'command': 'python benchmarks/bench_ceiling.py ' + ' '.join(argv if argv is not None else sys.argv[1:]),
+            'commit': git_commit(), 'machine': f'{platform.machine()}, {os.cpu_count()} cores, {platform.processor()}',
+            'wall_seconds': round(time.time() - t0, 1)}]
+        save_json(out, {'runs': runs})
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
