@@ -13,7 +13,11 @@ the same held-out pairs, with the same back-ends and success criterion (corner e
 allow a monomodal back-end (the data's ceiling at these transform levels). The raw arms depend only on the fold, so they
 are measured once per fold. No training: the cells' own checkpoints, the study's own evaluation pairs.
 
-Usage: python benchmarks/bench_ceiling.py RUN_DIR [RUN_DIR ...] [--methods ssd sift] [--workers 2]
+With `--fold N` the cells register fold N's pairs instead (arm `cross` only, with their per-pair residuals): for a cell
+of the other fold these are images its networks trained on. A diagnostic, not a result: if networks that trained on an
+image miss its pairs by the same shift as networks that never saw it, the shift lies in the image pair.
+
+Usage: python benchmarks/bench_ceiling.py RUN_DIR [RUN_DIR ...] [--methods ssd sift] [--workers 2] [--fold N]
 RUN_DIR is e.g. runs/isl-confocal-sup/runs/isl-f1-s0-none-mse (the study folder is RUN_DIR/../..).
 """
 import argparse, dataclasses, json, os, platform, sys, time
@@ -22,7 +26,7 @@ import numpy as np, pandas as pd
 
 from corepreg.core import save_json
 from corepreg.data import grey_records
-from corepreg.evaluate import evaluate
+from corepreg.evaluate import evaluate, residual_shift
 from corepreg.infer import Representer
 from corepreg.study import StudyGrid, eval_set, git_commit
 
@@ -48,20 +52,23 @@ def check_cross(run_dir:Path, method:str, success:list):
         raise SystemExit(f"{run_dir.name} {method}: the cross arm does not reproduce {study/'records'/run_dir.name}.csv")
 
 
-def measure(run_dir:Path, methods, workers:int, raw:bool) -> dict:
+def measure(run_dir:Path, methods, workers:int, raw:bool, pairs_fold:int|None=None) -> dict:
     grid = StudyGrid.from_json(run_dir.parent.parent/'grid.json')
     cfg = json.loads((run_dir/'config.json').read_text())
     dataset, fold = grid.datasets[0], cfg['data']['fold']
-    records = eval_set(grid, dataset, fold)
-    out = {'run_dir': str(run_dir), 'dataset': dataset, 'fold': fold, 'pairs': len(records),
-           'names': [r.name for r in records], 'levels': [r.level for r in records]}
-    for arm, recs in arms(records, Representer(run_dir, rotations=grid.rotations), raw).items():
+    own = pairs_fold in (None, fold)
+    records = eval_set(grid, dataset, fold if own else pairs_fold)
+    out = {'run_dir': str(run_dir), 'dataset': dataset, 'fold': fold, 'pairs_fold': fold if own else pairs_fold,
+           'pairs': len(records), 'names': [r.name for r in records], 'levels': [r.level for r in records]}
+    rep = Representer(run_dir, rotations=grid.rotations)
+    for arm, recs in (arms(records, rep, raw) if own else {'cross': arms(records, rep, False)['cross']}).items():
         out[arm] = {}
         for m in methods:
             df = evaluate(recs, m, progress=False, workers=workers)
             success = df.success.astype(int).tolist()
-            if arm == 'cross': check_cross(run_dir, m, success)
+            if arm == 'cross' and own: check_cross(run_dir, m, success)
             out[arm][m] = {'success': round(float(np.mean(success)), 4), 'per_pair': success}
+            if not own: out[arm][m]['residual'] = residual_shift(df)[['dx', 'dy', 'dangle']].round(3).values.tolist()
         print(run_dir.name, arm, {m: v['success'] for m, v in out[arm].items()}, flush=True)
     return out
 
@@ -71,17 +78,20 @@ def main(argv=None) -> int:
     p.add_argument('run_dirs', nargs='+', type=Path)
     p.add_argument('--methods', nargs='+', default=['ssd', 'sift'])
     p.add_argument('--workers', type=int, default=1)
+    p.add_argument('--fold', type=int, default=None, help="register this fold's pairs instead of the cell's own (diagnostic)")
     p.add_argument('--out', default='benchmarks/results_ceiling.json')
     a = p.parse_args(argv)
     out = Path(a.out)
     runs = json.loads(out.read_text())['runs'] if out.exists() else []   # earlier invocations' cells are kept
     for d in a.run_dirs:     # each cell is written as soon as it is measured
         t0 = time.time()
-        key = (str(d.parent.parent), json.loads((d/'config.json').read_text())['data']['fold'])
-        raw = not any((str(Path(r['run_dir']).parent.parent), r['fold']) == key and 'raw_aa' in r
-                      for r in runs if r['run_dir'] != str(d))
-        cell = measure(d, a.methods, a.workers, raw)
-        runs = [r for r in runs if r['run_dir'] != str(d)] + [{
+        fold = json.loads((d/'config.json').read_text())['data']['fold']
+        pairs_fold = a.fold or fold
+        same = lambda r: r['run_dir'] == str(d) and r.get('pairs_fold', r['fold']) == pairs_fold
+        raw = not any((str(Path(r['run_dir']).parent.parent), r['fold']) == (str(d.parent.parent), fold) and 'raw_aa' in r
+                      for r in runs if not same(r))
+        cell = measure(d, a.methods, a.workers, raw, pairs_fold)
+        runs = [r for r in runs if not same(r)] + [{
             **cell, 'command': 'python benchmarks/bench_ceiling.py ' + ' '.join(argv if argv is not None else sys.argv[1:]),
             'commit': git_commit(), 'machine': f'{platform.machine()}, {os.cpu_count()} cores, {platform.processor()}',
             'wall_seconds': round(time.time() - t0, 1)}]

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['SUCCESS_THRESHOLD', 'VERDICTS', 'corner_error', 'success_rate', 'evaluate', 'summary', 'fold_summary',
-           'failure_counts', 'mcnemar_exact', 'holm', 'cluster_bootstrap_ci', 'paired_comparisons', 'spearman_ci',
-           'plot_success', 'plot_error_cdf']
+           'failure_counts', 'residual_shift', 'mcnemar_exact', 'holm', 'cluster_bootstrap_ci', 'paired_comparisons',
+           'spearman_ci', 'plot_success', 'plot_error_cdf']
 
 # %% ../nbs/09_evaluate.ipynb #6fea757b
 import itertools, warnings
@@ -102,6 +102,20 @@ def failure_counts(results:pd.DataFrame, by:Sequence[str]=('method',)) -> pd.Dat
     out = failed.groupby(by + [reason]).size().rename('failed').reset_index()
     out = out.merge(results.groupby(by).size().rename('pairs').reset_index(), on=by)
     return out.sort_values(by + ['failed'], ascending=[True] * len(by) + [False]).reset_index(drop=True)
+
+# %% ../nbs/09_evaluate.ipynb #a4660641
+def residual_shift(results:pd.DataFrame) -> pd.DataFrame:
+    """`results` (rows of `evaluate`) with each registration's residual T⁻¹ ∘ T̂ in the fixed patch's frame: `dx`, `dy`, the
+    shift it gives the patch centre (pixels), and `dangle` (degrees). Transforms are about the centre of a square patch of
+    `width`, as `evaluate` records them."""
+    def one(r) -> tuple:
+        c = (r.width - 1) / 2
+        S = RigidTransform(r.true_angle, r.true_tx, r.true_ty, c, c).inverse().compose(RigidTransform(r.angle, r.tx, r.ty, c, c))
+        (dx, dy), = S.apply(np.array([[c, c]])) - c
+        return dx, dy, S.angle
+    out = results.reset_index(drop=True)
+    return out.join(pd.DataFrame([one(r) for r in out.itertuples()], columns=['dx', 'dy', 'dangle'], index=out.index))
+
 
 # %% ../nbs/09_evaluate.ipynb #200b06c9
 def mcnemar_exact(b:int, c:int) -> float:
