@@ -22,6 +22,7 @@ def ceiling_table(path:Path) -> pd.DataFrame:
     "Success per cell and arm, from results_ceiling.json (raw arms: once per fold)."
     rows = []
     for r in json.loads(path.read_text())['runs']:
+        if r.get('pairs_fold', r['fold']) != r['fold']: continue   # --fold runs: see seen_table
         for arm in ARMS:
             for m, v in r.get(arm, {}).items():
                 rows.append({'cell': Path(r['run_dir']).name, 'study': Path(r['run_dir']).parent.parent.name, 'fold': r['fold'],
@@ -62,8 +63,27 @@ def main(argv=None) -> int:
         print(pd.DataFrame({'row': rc[0].astype(int).values, 'col': rc[1].astype(int).values, 'cell': cells})
               .pivot(index='row', columns='col', values='cell').to_string(), '\n')
     rho = spearman_ci(per['shift'], per['ssd'])
-    print('Spearman rho (median shift, ssd success) over images:', {k: round(v, 2) for k, v in rho.items()})
+    print('Spearman rho (median shift, ssd success) over images:', {k: round(v, 2) for k, v in rho.items()}, '\n')
+    if a.ceiling.exists(): seen_table(json.loads(a.ceiling.read_text())['runs'], rec)
     return 0
+
+
+def seen_table(runs:list, rec:pd.DataFrame):
+    "Per image: the residual and `ssd` success of the networks that held it out (seed 0) against those of `--fold` runs, which trained on it."
+    rows = [(n, m, *res, s) for r in runs if r.get('pairs_fold', r['fold']) != r['fold'] for m in ('ssd', 'fftmi') if m in r['cross']
+            for n, res, s in zip(r['names'], r['cross'][m]['residual'], r['cross'][m]['per_pair'])]
+    if not rows: return
+    seen = pd.DataFrame(rows, columns=['name', 'method', 'dx', 'dy', 'dangle', 'success'])
+    held = residual_shift(rec[rec.method.isin(['ssd', 'fftmi']) & rec.cell_id.str.contains('-s0-')])
+    def per(d, err):
+        g = d[err].groupby('name')[['dx', 'dy']].median()
+        return g.assign(ssd=d[d.method == 'ssd'].groupby('name').success.mean())
+    t = per(held, held.error < 15).add_suffix(' held out').join(per(seen, seen.dx.abs() + seen.dy.abs() < 15).add_suffix(' trained on'))
+    print('networks that held each image out (seed 0) against networks that trained on it (--fold runs), ssd and fftmi:')
+    print(t.sort_values('ssd held out').round(2).to_string())
+    print('correlation over images, held out vs trained on: dx', round(np.corrcoef(t['dx held out'], t['dx trained on'])[0, 1], 2),
+          'dy', round(np.corrcoef(t['dy held out'], t['dy trained on'])[0, 1], 2),
+          '; ssd success', round(t['ssd held out'].mean(), 2), '->', round(t['ssd trained on'].mean(), 2))
 
 
 if __name__ == '__main__':
