@@ -31,11 +31,12 @@ from corepreg.infer import Representer
 from corepreg.study import StudyGrid, eval_set, git_commit
 
 
-def arms(records:list, rep:Representer, raw:bool) -> dict:
+def arms(records:list, rep:Representer, raw:bool, cross_only:bool=False) -> dict:
     "The pairs of each arm: the same records with the patches each arm registers."
-    out = {'cross': [dataclasses.replace(r, fixed=rep(r.fixed, 'A'), moving=rep(r.moving, 'B')) for r in records],
-           'comir_aa': [dataclasses.replace(r, fixed=rep(r.fixed, 'A'), moving=rep(r.moving_a, 'A')) for r in records],
-           'comir_bb': [dataclasses.replace(r, fixed=rep(r.fixed_b, 'B'), moving=rep(r.moving, 'B')) for r in records]}
+    out = {'cross': [dataclasses.replace(r, fixed=rep(r.fixed, 'A'), moving=rep(r.moving, 'B')) for r in records]}
+    if cross_only: return out
+    out |= {'comir_aa': [dataclasses.replace(r, fixed=rep(r.fixed, 'A'), moving=rep(r.moving_a, 'A')) for r in records],
+            'comir_bb': [dataclasses.replace(r, fixed=rep(r.fixed_b, 'B'), moving=rep(r.moving, 'B')) for r in records]}
     if raw:
         grey = grey_records(records)
         out['raw_aa'] = [dataclasses.replace(r, moving=r.moving_a) for r in grey]
@@ -61,7 +62,7 @@ def measure(run_dir:Path, methods, workers:int, raw:bool, pairs_fold:int|None=No
     out = {'run_dir': str(run_dir), 'dataset': dataset, 'fold': fold, 'pairs_fold': fold if own else pairs_fold,
            'pairs': len(records), 'names': [r.name for r in records], 'levels': [r.level for r in records]}
     rep = Representer(run_dir, rotations=grid.rotations)
-    for arm, recs in (arms(records, rep, raw) if own else {'cross': arms(records, rep, False)['cross']}).items():
+    for arm, recs in arms(records, rep, raw and own, cross_only=not own).items():
         out[arm] = {}
         for m in methods:
             df = evaluate(recs, m, progress=False, workers=workers)
