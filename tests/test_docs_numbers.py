@@ -91,7 +91,8 @@ def key_rows() -> list[str]:
 
 
 @pytest.mark.parametrize('folder', ['quick', 'uwloci', 'uwloci-standard', 'uwloci-grid', 'uwloci-f2', 'isl-grid', 'isl-standard-f2', 'uwloci-rgb-sup',
-                                    'isl-confocal', 'isl-confocal-f2', 'isl-confocal-sup', 'uwloci-rgb-c4'])   # results/uwloci-rgb: its last shard ran beside an edit of tests/ (its NOTE.md)
+                                    'isl-confocal', 'isl-confocal-f2', 'isl-confocal-sup', 'uwloci-rgb-c4',
+                                    'isl-confocal-2x'])   # results/uwloci-rgb: its last shard ran beside an edit of tests/ (its NOTE.md)
 def test_results_name_their_command_and_a_clean_commit(folder):
     cmd = json.loads((ROOT/'results'/folder/'command.json').read_text())
     assert cmd['command'].startswith('corepreg study') and '--out ' in cmd['command'], cmd['command']
@@ -548,7 +549,15 @@ def isl_misses_prose(names=('isl-confocal', 'isl-confocal-f2')) -> list[str]:
     assert length.idxmax().endswith('c0'), length                                                # 'in its left column'
     return [f"{(miss.error <= 5).sum()} of the {len(miss)} `ssd` misses land within 5 px (the threshold is {0.02 * 160:.1f} px)",
             f"at 3 % of the width `ssd` would register {(ssd.error <= 0.03 * 160).mean():.2f}",
-            f"up to {length.max():.1f} px in its left column"]
+            f"up to {length.max():.1f} px in its left column",
+            steps_prose()]
+
+
+def steps_prose() -> str:
+    "The ISL bullet's twice-the-steps number, from the pair-by-pair comparison that results/isl-confocal-2x holds."
+    c = pd.read_csv(ROOT/'results'/'isl-confocal-2x'/'vs_1300_steps.csv').set_index('method').loc['ssd']
+    assert c.verdict == 'no detectable difference' and c.n_pairs == 256, c
+    return f"twice the training steps moves `ssd` by {with_ci(c.difference, c.ci_low, c.ci_high)}"
 
 
 def isl_confocal_sup_prose() -> list[str]:
