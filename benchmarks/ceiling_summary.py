@@ -69,17 +69,19 @@ def main(argv=None) -> int:
 
 
 def seen_table(runs:list, rec:pd.DataFrame):
-    "Per image: the residual and `ssd` success of the networks that held it out (seed 0) against those of `--fold` runs, which trained on it."
-    rows = [(n, m, *res, s) for r in runs if r.get('pairs_fold', r['fold']) != r['fold'] for m in ('ssd', 'fftmi') if m in r['cross']
+    "Per image: the residual and `ssd` success of the networks that held it out against those of `--fold` runs (same seeds), which trained on it."
+    other = [r for r in runs if r.get('pairs_fold', r['fold']) != r['fold']]
+    rows = [(n, m, *res, s) for r in other for m in ('ssd', 'fftmi') if m in r['cross']
             for n, res, s in zip(r['names'], r['cross'][m]['residual'], r['cross'][m]['per_pair'])]
     if not rows: return
     seen = pd.DataFrame(rows, columns=['name', 'method', 'dx', 'dy', 'dangle', 'success'])
-    held = residual_shift(rec[rec.method.isin(['ssd', 'fftmi']) & rec.cell_id.str.contains('-s0-')])
+    seeds = sorted({int(Path(r['run_dir']).name.split('-s')[1].split('-')[0]) for r in other})
+    held = residual_shift(rec[rec.method.isin(['ssd', 'fftmi']) & rec.cell_id.str.contains('|'.join(f'-s{s}-' for s in seeds))])
     def per(d, err):
         g = d[err].groupby('name')[['dx', 'dy']].median()
         return g.assign(ssd=d[d.method == 'ssd'].groupby('name').success.mean())
     t = per(held, held.error < 15).add_suffix(' held out').join(per(seen, seen.dx.abs() + seen.dy.abs() < 15).add_suffix(' trained on'))
-    print('networks that held each image out (seed 0) against networks that trained on it (--fold runs), ssd and fftmi:')
+    print(f'networks that held each image out against networks that trained on it (--fold runs), seeds {seeds}, ssd and fftmi:')
     print(t.sort_values('ssd held out').round(2).to_string())
     print('correlation over images, held out vs trained on: dx', round(np.corrcoef(t['dx held out'], t['dx trained on'])[0, 1], 2),
           'dy', round(np.corrcoef(t['dy held out'], t['dy trained on'])[0, 1], 2),
