@@ -1,11 +1,13 @@
 """Where the cross-modal misses lie (issue 13): the monomodal ceiling and the residual of each pair, from files on disk.
 
-Reads `benchmarks/results_ceiling.json` (`bench_ceiling.py`) and a study's per-pair records, and prints three tables
-for `benchmarks/RESULTS.md`:
+Reads `benchmarks/results_ceiling.json` (`bench_ceiling.py`) and a study's per-pair records, and prints the tables
+of `benchmarks/RESULTS.md`:
 1. success of each arm of `bench_ceiling.py` (cross-modal CoMIRs, one network's CoMIR against itself, raw against raw);
 2. the study's success at looser thresholds than the protocol's 2 % of the width (how near the misses are);
 3. per held-out image: the residual of the registrations, T_true⁻¹ ∘ T_found, as the shift it gives the patch centre
-   in the fixed frame (median over pairs and back-ends that land within 15 px), against `ssd` success.
+   in the fixed frame (`corepreg.evaluate.residual_shift`; median over pairs and back-ends that land within 15 px),
+   against `ssd` success; for tiles of one field (ISL) the same shifts laid out as the tiles lie;
+4. with `--fold` runs in the JSON: the same per image for networks that trained on it, beside those that held it out.
 
 Usage: python benchmarks/ceiling_summary.py [--study results/isl-confocal-sup] [--cells none]
 """
