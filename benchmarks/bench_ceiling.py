@@ -20,15 +20,15 @@ image miss its pairs by the same shift as networks that never saw it, the shift 
 Usage: python benchmarks/bench_ceiling.py RUN_DIR [RUN_DIR ...] [--methods ssd sift] [--workers 2] [--fold N]
 RUN_DIR is e.g. runs/isl-confocal-sup/runs/isl-f1-s0-none-mse (the study folder is RUN_DIR/../..).
 """
-import argparse, dataclasses, json, os, platform, sys, time
+import argparse, dataclasses, json, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd
 
-from corepreg.core import save_json
 from corepreg.data import grey_records
 from corepreg.evaluate import evaluate, residual_shift
 from corepreg.infer import Representer
-from corepreg.study import StudyGrid, eval_set, git_commit
+from corepreg.study import StudyGrid, eval_set
+from cell_runs import load_runs, save_run
 
 
 def arms(records:list, rep:Representer, raw:bool, cross_only:bool=False) -> dict:
@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     p.add_argument('--out', default='benchmarks/results_ceiling.json')
     a = p.parse_args(argv)
     out = Path(a.out)
-    runs = json.loads(out.read_text())['runs'] if out.exists() else []   # earlier invocations' cells are kept
+    runs = load_runs(out)
     for d in a.run_dirs:     # each cell is written as soon as it is measured
         t0 = time.time()
         fold = json.loads((d/'config.json').read_text())['data']['fold']
@@ -91,12 +91,7 @@ def main(argv=None) -> int:
         same = lambda r: r['run_dir'] == str(d) and r.get('pairs_fold', r['fold']) == pairs_fold
         raw = not any((str(Path(r['run_dir']).parent.parent), r['fold']) == (str(d.parent.parent), fold) and 'raw_aa' in r
                       for r in runs if not same(r))
-        cell = measure(d, a.methods, a.workers, raw, pairs_fold)
-        runs = [r for r in runs if not same(r)] + [{
-            **cell, 'command': 'python benchmarks/bench_ceiling.py ' + ' '.join(argv if argv is not None else sys.argv[1:]),
-            'commit': git_commit(), 'machine': f'{platform.machine()}, {os.cpu_count()} cores, {platform.processor()}',
-            'wall_seconds': round(time.time() - t0, 1)}]
-        save_json(out, {'runs': runs})
+        runs = save_run(out, runs, measure(d, a.methods, a.workers, raw, pairs_fold), 'bench_ceiling.py', argv, t0, same)
     return 0
 
 

@@ -13,14 +13,14 @@ measures, once with one pass (`plain`) and once with the four-pass average (`c4`
 Usage: python benchmarks/bench_tta.py RUN_DIR [RUN_DIR ...] [--methods ssd sift] [--out benchmarks/results_tta.json]
 RUN_DIR is e.g. runs/isl-confocal/runs/isl-f1-s0-none-mse (the study folder is RUN_DIR/../..).
 """
-import argparse, dataclasses, json, os, platform, sys, time
+import argparse, dataclasses, json, sys, time
 from pathlib import Path
 import numpy as np
 
-from corepreg.core import save_json
 from corepreg.evaluate import evaluate
 from corepreg.infer import Representer
-from corepreg.study import StudyGrid, comir_correlation, eval_set, git_commit
+from corepreg.study import StudyGrid, comir_correlation, eval_set
+from cell_runs import load_runs, save_run
 
 
 def measure(run_dir:Path, methods, workers:int) -> dict:
@@ -50,15 +50,10 @@ def main(argv=None) -> int:
     p.add_argument('--out', default='benchmarks/results_tta.json')
     a = p.parse_args(argv)
     out = Path(a.out)
-    runs = json.loads(out.read_text())['runs'] if out.exists() else []   # earlier invocations' cells are kept
+    runs = load_runs(out)
     for d in a.run_dirs:     # each cell is written as soon as it is measured
         t0 = time.time()
-        cell = measure(d, a.methods, a.workers)
-        runs = [r for r in runs if r['run_dir'] != str(d)] + [{
-            **cell, 'command': 'python benchmarks/bench_tta.py ' + ' '.join(argv if argv is not None else sys.argv[1:]),
-            'commit': git_commit(), 'machine': f'{platform.machine()}, {os.cpu_count()} cores, {platform.processor()}',
-            'wall_seconds': round(time.time() - t0, 1)}]
-        save_json(out, {'runs': runs})
+        runs = save_run(out, runs, measure(d, a.methods, a.workers), 'bench_tta.py', argv, t0, lambda r: r['run_dir'] == str(d))
     return 0
 
 
