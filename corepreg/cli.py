@@ -61,7 +61,7 @@ def grid_from_args(args) -> StudyGrid:
     if bad: raise ConfigError(f"unknown dataset(s) {bad}; valid datasets are {list(DATA_SOURCES)}")
     return StudyGrid(datasets=datasets, preset=args.preset, critics=_list(args.critics) or p.critics,
                      supervision=_list(args.supervision) or p.supervision, seeds=args.seeds or p.seeds, folds=args.folds or (1,),
-                     methods=_list(args.methods) or p.methods, steps=args.steps or 0, n_test=args.n_test or 0,
+                     methods=_list(args.methods) or p.methods, steps=args.steps or 0, model=args.model or '', n_test=args.n_test or 0,
                      min_pairs=p.min_pairs if args.min_pairs is None else args.min_pairs, rotations=args.rotations,
                      data=DataConfig(folder_a=args.a or '', folder_b=args.b or '', test_folder_a=args.test_a or '',
                                      test_folder_b=args.test_b or '', root=args.root or '', log_a=bool(args.log_a), split_seed=args.split_seed,
@@ -188,7 +188,7 @@ def study_command(args) -> int:
     try:
         grid = grid_from_args(args)
         out = Path(args.out); commit = git_commit()   # the code that runs: taken before the run, not after it
-        print(f"corepreg study: {grid.datasets}, preset {grid.preset}, critics {list(grid.critics)}, supervision {list(grid.supervision)}, "
+        print(f"corepreg study: {grid.datasets}, preset {grid.preset}{f' with network {grid.model}' if grid.model else ''}, critics {list(grid.critics)}, supervision {list(grid.supervision)}, "
               f"{grid.seeds} seed(s), folds {list(grid.folds)}, methods {list(grid.methods)}"
               f"{f', CoMIRs averaged over {grid.rotations} quarter turns' if grid.rotations > 1 else ''}; device {get_device()}, registering in {args.workers} process(es); output {out}", flush=True)
         before = _finished_cells(out)                   # what this invocation adds is recorded with it
@@ -232,6 +232,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--folds', type=fold_list, help='comma-separated fold numbers (default: 1; folder, isl: 1,2; cytological: 1,2,3)')
     s.add_argument('--methods', help=f"comma-separated, from {sorted(METHODS)} (default: the preset's)")
     s.add_argument('--steps', type=whole(1), help="training steps per cell (default: the preset's)")
+    s.add_argument('--model', choices=sorted(MODEL_PRESETS), help="the network of every cell (default: the preset's: quick and standard "
+                   "'tiny', full 'comir'); e.g. --preset standard --model comir: the standard recipe and protocol with CoMIR's network")
     s.add_argument('--n-test', type=whole(1), help="evaluation images per dataset (default: the preset's)")
     s.add_argument('--min-pairs', type=whole(0), help="evaluation pairs per cell at least; each image gives more patches to reach "
                    "it (default: the preset's: quick 0, i.e. one central patch per image; standard and full 100)")

@@ -27,6 +27,7 @@ from .register import METHODS
 from .losses import SUPERVISION
 from .critics import CRITICS
 from .train import TRAIN_PRESETS, TrainConfig, read_log, train
+from .models import MODEL_PRESETS
 from .infer import Representer
 from .analysis import Features, collapse_summary, collect_features, effective_rank, mds_embedding, plot_mds, plot_spectra, singular_spectrum
 
@@ -82,6 +83,7 @@ class StudyGrid(Config):
     folds: tuple[int, ...] = (1,)
     methods: tuple[str, ...] = ('fftmi', 'sift')
     steps: int = 0                        # 0: the training preset's steps
+    model: str = ''                       # the network, a key of MODEL_PRESETS ('': the training preset's)
     n_test: int = 0                       # evaluation images per dataset (0: the preset's)
     min_pairs: int = 0                    # evaluation pairs per cell at least: more patches per image (0: one, central)
     rotations: int = 1                    # CoMIRs evaluated as the mean over 1, 2 or 4 quarter turns of each patch (infer.comir_turned)
@@ -95,6 +97,7 @@ class StudyGrid(Config):
             if bad: raise ConfigError(f"unknown {field} {bad}; valid ones are {list(valid)}")
             if not getattr(self, field): raise ConfigError(f"StudyGrid.{field} is empty")
         if self.preset not in STUDY_PRESETS: raise ConfigError(f"unknown preset {self.preset!r}; valid presets are {sorted(STUDY_PRESETS)}")
+        if self.model and self.model not in MODEL_PRESETS: raise ConfigError(f"unknown model {self.model!r}; valid ones are {sorted(MODEL_PRESETS)}")
         if self.seeds < 1: raise ConfigError(f"StudyGrid.seeds must be at least 1, got {self.seeds}")
         if self.rotations not in (1, 2, 4): raise ConfigError(f"StudyGrid.rotations must be 1, 2 or 4, got {self.rotations}")
         if self.min_pairs < 0: raise ConfigError(f"StudyGrid.min_pairs must be 0 or more, got {self.min_pairs}")
@@ -142,13 +145,14 @@ def shard(items:list, spec:str|None) -> list:
 _WHERE = ('folder_a', 'folder_b', 'test_folder_a', 'test_folder_b', 'root', 'split_seed', 'log_a', 'norm', 'colour_b')   # the grid's; the rest the preset's
 
 def train_config(grid:StudyGrid, cell:Cell) -> TrainConfig:
-    "The training config of a cell: the preset's, with the grid's data locations and the cell's source, fold, critic (at its temperature), supervision and seed."
+    "The training config of a cell: the preset's (with the grid's network and steps, if set), with the grid's data locations and the cell's source, fold, critic (at its temperature), supervision and seed."
     base = TRAIN_PRESETS[STUDY_PRESETS[grid.preset].train]
     data = base.data.replace(source=cell.dataset, fold=cell.fold, **{f: getattr(grid.data, f) for f in _WHERE})
     data = data.replace(colour_b=grid.data.colour_b and cell.dataset in COLOUR_B_SOURCES)   # 3-channel B: folder and ISL data only
     critic = cell.critic or 'mse'
     cfg = base.replace(data=data, seed=cell.seed, critic=critic, supervision=cell.supervision or 'none',
                        tau=STUDY_PRESETS[grid.preset].tau(critic, base.loss.tau))
+    if grid.model: cfg = cfg.replace(model=MODEL_PRESETS[grid.model])
     return cfg.replace(steps=grid.steps) if grid.steps else cfg
 
 # %% ../nbs/11_study.ipynb #be5a9921
