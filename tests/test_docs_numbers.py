@@ -92,7 +92,7 @@ def key_rows() -> list[str]:
 
 @pytest.mark.parametrize('folder', ['quick', 'uwloci', 'uwloci-standard', 'uwloci-grid', 'uwloci-f2', 'isl-grid', 'isl-standard-f2', 'uwloci-rgb-sup',
                                     'isl-confocal', 'isl-confocal-f2', 'isl-confocal-sup', 'uwloci-rgb-c4',
-                                    'isl-confocal-2x'])   # results/uwloci-rgb: its last shard ran beside an edit of tests/ (its NOTE.md)
+                                    'isl-confocal-2x', 'uwloci-comir-gpu'])   # results/uwloci-rgb: its last shard ran beside an edit of tests/ (its NOTE.md)
 def test_results_name_their_command_and_a_clean_commit(folder):
     cmd = json.loads((ROOT/'results'/folder/'command.json').read_text())
     assert cmd['command'].startswith('corepreg study') and '--out ' in cmd['command'], cmd['command']
@@ -603,3 +603,33 @@ def isl_confocal_sup_prose() -> list[str]:
 def test_prose_matches_results(page, prose, source):
     "The answer's L1 and cosine bullets and the sentences on the swapped fold quote the files they are rebuilt from."
     assert_quotes(page, prose(), source)
+
+
+def gpu_comir_prose() -> list[str]:
+    """The bullet on CoMIR's network trained on a GPU, rebuilt from results/uwloci-comir-gpu and its pair-by-pair comparison
+    with seed 0 of results/uwloci-rgb-sup; its claims asserted: r up in both folds, `sift` better, `ssd` at the aim of 0.90
+    in both folds and not worse, `fftmi` on the CoMIRs below the raw images."""
+    res = pd.read_csv(ROOT/'results'/'uwloci-comir-gpu'/'results.csv')
+    comir, raw = res[res.representation == 'comir'], res[res.representation == 'raw']
+    tiny = pd.read_csv(ROOT/'results'/'uwloci-rgb-sup'/'results.csv')
+    tiny = tiny[(tiny.supervision == 'none') & (tiny.seed == 0)]
+    r, r_tiny = comir.groupby('fold').comir_r.mean(), tiny.groupby('fold').comir_r.mean()
+    assert (r > r_tiny).all(), (r, r_tiny)
+    ssd = comir[comir.method == 'ssd'].set_index('fold').success_rate
+    assert (ssd >= 0.90).all(), ssd
+    fft = comir[comir.method == 'fftmi'].set_index('fold').success_rate
+    assert (fft < raw[raw.method == 'fftmi'].set_index('fold').success_rate).all()
+    c = pd.read_csv(ROOT/'results'/'uwloci-comir-gpu'/'vs_tiny.csv').set_index('method')
+    assert c.loc['sift', 'verdict'] == 'better' and c.loc['ssd', 'verdict'] == 'no detectable difference' and (c.n_pairs == 240).all(), c
+    steps = json.loads((ROOT/'results'/'uwloci-comir-gpu'/'command.json').read_text())['command'].split('--steps ')[1].split()[0]
+    return [f"for {int(steps):,} steps".replace(',', ' '), f"r {r[1]:.2f} and {r[2]:.2f} (seed 0 of the `tiny`",
+            f"network: {r_tiny[1]:.2f} and {r_tiny[2]:.2f})",
+            f"`sift`, {with_ci(*c.loc['sift', ['difference', 'ci_low', 'ci_high']])}",
+            f"`ssd` stays at {ssd[1]:.2f} and {ssd[2]:.2f}", f"same {int(c.n_pairs.iloc[0])} held-out pairs"]   # each page words the rest its own way
+
+
+@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb', 'nbs/12_results.ipynb'])
+def test_gpu_comir_prose_matches_results(page):
+    "The pages' sentences on CoMIR's network trained on a GPU quote results/uwloci-comir-gpu (and seed 0 of uwloci-rgb-sup)."
+
+    assert_quotes(page, gpu_comir_prose(), 'uwloci-comir-gpu')
