@@ -22,7 +22,8 @@ SimpleITK, which `ssd` and `mi` need).
 The relative data paths of that command must resolve as they do here, so the script runs from a staging folder in
 which `../shared/data/uwloci-shg-he/Input/SHG_512_not_adjusted` and `runs/uwloci-he-rgb` point to `--shg` and `--rgb`.
 
-Usage (on the GPU machine, from the repository root):
+Usage (on the GPU machine, from the repository root; that machine has no git, so take the hash here with
+`git rev-parse HEAD` on a clean tree and paste it whole, not typed from its short form):
     python benchmarks/bench_gpu.py --shg .devdata/SHG_512_not_adjusted --rgb runs/uwloci-he-rgb --commit <hash> --deadline 480
 `--dry-run` does all of it on the CPU with a few steps (to check the script before a lease).
 """
