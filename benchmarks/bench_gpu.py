@@ -121,6 +121,7 @@ def main():
     a = ap.parse_args()
     device = 'cpu' if a.dry_run else 'cuda'
     out = Path(os.environ.get('OUT', '/tmp/corepreg-out')); out.mkdir(parents=True, exist_ok=True)
+    from corepreg.train import read_log
     if a.train_fold:
         return train_fold(a.train_steps, a.train_fold, Path.cwd()/'runs/uwloci-comir-gpu', device)
     t0 = time.time()
@@ -148,7 +149,7 @@ def main():
     for f in (1, 2):
         cid, _ = cell_config(steps, f)
         run_dir = main_dir/'runs/uwloci-comir-gpu/runs'/cid
-        log = [json.loads(l) for l in (run_dir/'log.jsonl').read_text().splitlines() if l.strip()] if (run_dir/'log.jsonl').exists() else []
+        log = read_log(run_dir)      # [] when there is none; a line torn by the kill is skipped
         info['parts'][cid] = pack(run_dir, out, f'f{f}') if run_dir.exists() else []
         info[cid] = {'last_step_logged': log[-1]['step'] if log else 0, 'step_seconds_sum': sum(r.get('seconds', 0) for r in log),
                      'last_val': {k: v for r in log for k, v in r.items() if k.startswith('val_')}}

@@ -644,5 +644,4 @@ def longer_prose(r_2250) -> list[str]:
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb', 'nbs/12_results.ipynb'])
 def test_gpu_comir_prose_matches_results(page):
     "The pages' sentences on CoMIR's network trained on a GPU quote results/uwloci-comir-gpu (and seed 0 of uwloci-rgb-sup)."
-
     assert_quotes(page, gpu_comir_prose(), 'uwloci-comir-gpu')
