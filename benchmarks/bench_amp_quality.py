@@ -16,22 +16,18 @@ Usage (from the repository root, with `runs/uwloci-he-rgb` made by `corepreg ali
 `results/uwloci-rgb/NOTE.md`):
     python benchmarks/bench_amp_quality.py --fold 1 --total 2250 --stop 500
 """
-import argparse, json, os, platform, subprocess, sys, time
+import argparse, json, os, platform, sys, time
 from pathlib import Path
 
 import numpy as np
+from corepreg.core import save_json
+from corepreg.study import git_commit
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_gpu import cell_config  # noqa: E402  the study's own cell config
 
 ARMS = {'fp32': False, 'bf16': True}
-
-
-def commit() -> str:
-    "The commit of the code that runs, with `+dirty` when the tree has changes."
-    git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True, cwd=HERE).stdout.strip()
-    return git('rev-parse', 'HEAD') + ('+dirty' if git('status', '--porcelain', '--untracked-files=no') else '')
 
 
 def run_arm(arm:str, fold:int, total:int, stop:int, val_every:int, final_patches:int, out:Path) -> dict:
@@ -71,11 +67,11 @@ def main():
     for arm in a.arms.split(','):
         t0 = time.time()
         r = run_arm(arm, a.fold, a.total, a.stop, a.val_every, a.final_patches, Path(a.out))
-        r.update(wall_minutes=round((time.time() - t0) / 60, 1), commit=commit(),
+        r.update(wall_minutes=round((time.time() - t0) / 60, 1), commit=git_commit(),
                  command='python benchmarks/bench_amp_quality.py ' + ' '.join(sys.argv[1:]))
         res['runs'] = [x for x in res['runs'] if (x['arm'], x['fold'], x['total_steps'], x['stopped_at'])
                        != (r['arm'], r['fold'], r['total_steps'], r['stopped_at'])] + [r]
-        tmp = path.with_suffix('.tmp'); tmp.write_text(json.dumps(res, indent=1)); tmp.replace(path)
+        save_json(path, res)
         print(json.dumps(r), flush=True)
 
 
