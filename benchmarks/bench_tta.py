@@ -22,16 +22,18 @@ from corepreg.infer import Representer
 from corepreg.study import StudyGrid, comir_correlation, eval_set
 from cell_runs import load_runs, save_run
 
+ROTATIONS = {'plain': 1, 'c4': 4}     # c4: the package's rotation average (`comir_turned`)
 
-def measure(run_dir:Path, methods, workers:int, arms=('plain', 'c4')) -> dict:
+
+def measure(run_dir:Path, methods, workers:int, arms=tuple(ROTATIONS)) -> dict:
     study = run_dir.parent.parent
     grid = StudyGrid.from_json(study/'grid.json')
     cfg = json.loads((run_dir/'config.json').read_text())
     dataset, fold = grid.datasets[0], cfg['data']['fold']
     records = eval_set(grid, dataset, fold)
     out = {'run_dir': str(run_dir), 'dataset': dataset, 'fold': fold, 'pairs': len(records)}
-    for arm, rotations in [(a, {'plain': 1, 'c4': 4}[a]) for a in arms]:     # c4: the package's rotation average (`comir_turned`)
-        rep, t0 = Representer(run_dir, rotations=rotations), time.time()
+    for arm in arms:
+        rep, t0 = Representer(run_dir, rotations=ROTATIONS[arm]), time.time()
         recs = [dataclasses.replace(r, fixed=rep(r.fixed, 'A'), moving=rep(r.moving, 'B')) for r in records]
         res = {'represent_seconds': round(time.time() - t0, 1), 'r': round(comir_correlation(rep, records), 4)}
         for m in methods:
@@ -48,7 +50,7 @@ def main(argv=None) -> int:
     p.add_argument('--methods', nargs='+', default=['ssd', 'sift'])
     p.add_argument('--workers', type=int, default=1)
     p.add_argument('--out', default='benchmarks/results_tta.json')
-    p.add_argument('--arms', nargs='+', choices=['plain', 'c4'], default=['plain', 'c4'], help='plain: one pass; c4: the four-turn average')
+    p.add_argument('--arms', nargs='+', choices=list(ROTATIONS), default=list(ROTATIONS), help='plain: one pass; c4: the four-turn average')
     a = p.parse_args(argv)
     out = Path(a.out)
     runs = load_runs(out)
