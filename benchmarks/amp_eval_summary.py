@@ -1,0 +1,80 @@
+"""Summarise benchmarks/results_amp_eval.json (`bench_tta.py --arms plain` on the CPU-trained bfloat16 runs of CoMIR's
+network, `bench_amp_quality.py`): per fold, its held-out r and success against the H200's float32 run of the same cell
+(`results/uwloci-comir-gpu`) and seed 0 of the `tiny` network (`results/uwloci-rgb-sup`), pair by pair on the same
+held-out pairs; then, over the folds measured, McNemar's exact test and a bootstrap CI over the held-out cores
+(`evaluate.cluster_bootstrap_ci`) of the difference from the GPU run.
+
+Usage: python benchmarks/amp_eval_summary.py [benchmarks/results_amp_eval.json] [--methods ssd fftmi sift]
+"""
+import argparse, json
+from pathlib import Path
+import numpy as np
+import pandas as pd
+from corepreg.evaluate import cluster_bootstrap_ci, mcnemar_exact
+
+ROOT = Path(__file__).resolve().parents[1]
+OTHERS = {'gpu': 'uwloci-comir-gpu', 'tiny': 'uwloci-rgb-sup'}     # the reference cells: seed 0's plain CoMIR of each fold
+
+
+def reference(study:str, fold:int, method:str) -> pd.DataFrame:
+    "Per-pair records (name, success) of the plain seed-0 cell of `fold` in results/<study>."
+    rec = pd.read_csv(ROOT/'results'/study/'records'/f'folder-f{fold}-s0-none-mse.csv')
+    return rec[rec.method == method].reset_index(drop=True)
+
+
+def r_of(study:str, fold:int) -> float:
+    res = pd.read_csv(ROOT/'results'/study/'results.csv')
+    return float(res[(res.representation == 'comir') & (res.supervision == 'none') & (res.seed == 0) & (res.fold == fold)].comir_r.mean())
+
+
+def raw_success(fold:int, method:str) -> float:
+    res = pd.read_csv(ROOT/'results'/OTHERS['gpu']/'results.csv')
+    return float(res[(res.representation == 'raw') & (res.fold == fold) & (res.method == method)].success_rate.iloc[0])
+
+
+def per_fold(runs:list, methods) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "One row per fold (r and success of each arm), and the pairs (fold, core, cpu, gpu, tiny) of each method."
+    rows, pairs = [], []
+    for run in sorted(runs, key=lambda r: r['fold']):
+        f = run['fold']
+        row = {'fold': f, 'pairs': run['pairs'], 'r cpu': run['plain']['r'], **{f'r {k}': r_of(s, f) for k, s in OTHERS.items()}}
+        for m in methods:
+            cpu = np.array(run['plain'][m]['per_pair'])
+            ref = {k: reference(s, f, m) for k, s in OTHERS.items()}
+            assert all(len(d) == len(cpu) for d in ref.values()), f"fold {f}, {m}: the runs hold different numbers of pairs"
+            gpu, tiny = (ref[k].success.astype(int).to_numpy() for k in ('gpu', 'tiny'))
+            row.update({f'{m} cpu': cpu.mean(), f'{m} gpu': gpu.mean(), f'{m} tiny': tiny.mean(),
+                        f'{m} only cpu/gpu': f"{int((cpu > gpu).sum())} / {int((gpu > cpu).sum())}",
+                        f'{m} only cpu/tiny': f"{int((cpu > tiny).sum())} / {int((tiny > cpu).sum())}"})
+            if m == 'fftmi': row['raw fftmi'] = raw_success(f, 'fftmi')
+            pairs.append(pd.DataFrame({'method': m, 'fold': f, 'core': ref['gpu'].name, 'cpu': cpu, 'gpu': gpu}))
+        rows.append(row)
+    return pd.DataFrame(rows), pd.concat(pairs, ignore_index=True)
+
+
+def against_gpu(pairs:pd.DataFrame) -> pd.DataFrame:
+    "CPU − GPU success over every fold measured, with the CI over held-out cores and McNemar's p."
+    rows = []
+    for m, d in pairs.groupby('method', sort=False):
+        diff, core = d.cpu - d.gpu, d.fold.astype(str) + '/' + d.core
+        lo, hi = cluster_bootstrap_ci(diff, core)
+        a, b = int((d.cpu > d.gpu).sum()), int((d.gpu > d.cpu).sum())
+        rows.append({'method': m, 'pairs': len(d), 'cpu': d.cpu.mean(), 'gpu': d.gpu.mean(), 'difference': diff.mean(),
+                     'ci_low': lo, 'ci_high': hi, 'only_cpu': a, 'only_gpu': b, 'p_mcnemar': mcnemar_exact(a, b)})
+    return pd.DataFrame(rows)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('path', nargs='?', default=str(ROOT/'benchmarks'/'results_amp_eval.json'))
+    p.add_argument('--methods', nargs='+', default=['ssd', 'fftmi', 'sift'])
+    a = p.parse_args(argv)
+    runs = json.loads(Path(a.path).read_text())['runs']
+    folds, pairs = per_fold(runs, a.methods)
+    with pd.option_context('display.width', 250, 'display.max_columns', 50, 'display.precision', 3):
+        print(folds.set_index('fold').T.to_string(), '\n')
+        print(against_gpu(pairs).to_string(index=False))
+
+
+if __name__ == '__main__':
+    main()
