@@ -645,3 +645,26 @@ def longer_prose(r_2250) -> list[str]:
 def test_gpu_comir_prose_matches_results(page):
     "The pages' sentences on CoMIR's network trained on a GPU quote results/uwloci-comir-gpu (and seed 0 of uwloci-rgb-sup)."
     assert_quotes(page, gpu_comir_prose(), 'uwloci-comir-gpu')
+
+
+def cpu_comir_prose() -> list[str]:
+    """The sentence on CoMIR's network trained on the CPU under bfloat16, rebuilt from benchmarks/results_amp_eval.json
+    (held-out r and `ssd` of each fold's 120 pairs) and results_amp_quality.json (steps and wall minutes); its claims
+    asserted: both folds measured at the GPU run's schedule, on the same pairs, r within 0.05 of the GPU run's in each fold."""
+    bench = ROOT/'benchmarks'
+    ev = {r['fold']: r for r in json.loads((bench/'results_amp_eval.json').read_text())['runs']}
+    tr = {r['fold']: r for r in json.loads((bench/'results_amp_quality.json').read_text())['runs']
+          if r['arm'] == 'bf16' and r['stopped_at'] == r['total_steps']}
+    assert set(ev) == set(tr) == {1, 2} and {r['total_steps'] for r in tr.values()} == {2250}, (set(ev), set(tr))
+    gpu = pd.read_csv(ROOT/'results'/'uwloci-comir-gpu'/'results.csv')
+    r_gpu = gpu[gpu.representation == 'comir'].groupby('fold').comir_r.mean()
+    assert all(ev[f]['pairs'] == 120 and abs(ev[f]['plain']['r'] - r_gpu[f]) < 0.05 for f in (1, 2)), (ev, r_gpu)
+    minutes = sorted(round(r['wall_minutes']) for r in tr.values())
+    return [f"{minutes[0]}–{minutes[1]} minutes a cell", f"r {ev[1]['plain']['r']:.2f} and {ev[2]['plain']['r']:.2f}",
+            f"`ssd` {ev[1]['plain']['ssd']['success']:.2f} and {ev[2]['plain']['ssd']['success']:.2f}"]
+
+
+@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb', 'nbs/12_results.ipynb'])
+def test_cpu_comir_prose_matches_results(page):
+    "The pages' sentence on CoMIR's network trained on the CPU quotes benchmarks/results_amp_eval.json and results_amp_quality.json."
+    assert_quotes(page, cpu_comir_prose(), 'the benchmarks results_amp_eval.json and results_amp_quality.json')
