@@ -2,8 +2,9 @@
 
 On the CPU these two levers cost four times the compute of a step, so they were tried only with the small networks
 (RESULTS.md: "Does a larger batch help at the same compute? No", "... or 256-px patches: held-out r stays at 0.49-0.57").
-On the H200 a step of CoMIR's network is bound by kernel launches, not by arithmetic, so four times the pixels of a step
-cost little. Each arm is the study's plain cell of a fold, exactly as
+On the H200 a step of CoMIR's network at batch 8 takes 0.06-0.09 s (`results_train_gpu.json`), far from what its
+arithmetic needs, so four times the pixels of a step should cost little there; the logs of this script measure it
+(`median_step_seconds` per arm). Each arm is the study's plain cell of a fold, exactly as
 
     corepreg study --data folder --a ../shared/data/uwloci-shg-he/Input/SHG_512_not_adjusted --b runs/uwloci-he-rgb
         --colour-b --preset standard --model comir --supervision none --critics mse --seeds 1 --folds 1,2 --steps 2250
