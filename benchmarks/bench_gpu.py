@@ -106,16 +106,27 @@ def pack(run_dir:Path, dest:Path, name:str) -> list[str]:
     return parts
 
 
-def main():
+def lease_parser(deadline:float) -> argparse.ArgumentParser:
+    "The options of a lease script: where the data are, the commit that runs, the deadline, and a dry run on the CPU."
     ap = argparse.ArgumentParser()
     ap.add_argument('--shg', default='.devdata/SHG_512_not_adjusted')
     ap.add_argument('--rgb', default='runs/uwloci-he-rgb')
     ap.add_argument('--commit', default='unknown', help='the commit of the code that runs (the GPU machine has no git)')
-    ap.add_argument('--deadline', type=float, default=480, help='seconds from the start by which the training stops')
+    ap.add_argument('--deadline', type=float, default=deadline, help='seconds from the start by which the training stops')
+    ap.add_argument('--dry-run', action='store_true')
+    return ap
+
+
+def child_env() -> dict:
+    "The environment of a training child: this repository importable, output unbuffered."
+    return {**os.environ, 'PYTHONPATH': os.pathsep.join(filter(None, [str(REPO), os.environ.get('PYTHONPATH')])), 'PYTHONUNBUFFERED': '1'}
+
+
+def main():
+    ap = lease_parser(480)
     ap.add_argument('--rounds', type=int, default=2)
     ap.add_argument('--steps', type=int, default=30, help='timed steps per run of part 1')
     ap.add_argument('--contention', type=float, default=1.7, help='slow-down assumed for two trainings on one GPU')
-    ap.add_argument('--dry-run', action='store_true')
     ap.add_argument('--train-fold', type=int, help=argparse.SUPPRESS)      # the child process of part 2
     ap.add_argument('--train-steps', type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -136,9 +147,8 @@ def main():
     left = a.deadline - (time.time() - t0) - 30            # 30 s: the children's start (imports, data, CUDA)
     steps = 4 if a.dry_run else int(min(12800, max(250, left / (per_step * a.contention))) // 250 * 250)
     print(f'part 1 took {time.time() - t0:.0f} s; {per_step * 1000:.0f} ms a step alone; training {steps} steps a fold', flush=True)
-    env = {**os.environ, 'PYTHONPATH': os.pathsep.join(filter(None, [str(REPO), os.environ.get('PYTHONPATH')])), 'PYTHONUNBUFFERED': '1'}
     kids = [subprocess.Popen([sys.executable, str(HERE/'bench_gpu.py'), '--train-fold', str(f), '--train-steps', str(steps)]
-                             + (['--dry-run'] if a.dry_run else []), cwd=main_dir, env=env) for f in (1, 2)]
+                             + (['--dry-run'] if a.dry_run else []), cwd=main_dir, env=child_env()) for f in (1, 2)]
     t_train = time.time()
     while any(k.poll() is None for k in kids) and time.time() - t0 < a.deadline: time.sleep(2)
     for k in kids:

@@ -15,9 +15,9 @@ with one change:
 - `p256`: 256-px training patches instead of 128 (the evaluation's patch size; the bottleneck 4x4 instead of 2x2);
 - `b32p256`: both (16x the pixels of a step).
 
-All arms train at once, one process each, on the one GPU. Every 10 s the script projects each arm's end from its
-`log.jsonl`; while the slowest would end after `--deadline`, it stops the arm of lowest priority (the order of ARMS, last
-first), so that the others finish their whole schedule. Then, on the GPU, each finished arm's held-out cross-modal r is
+All arms train at once, one process each, on the one GPU. Every 2 s the script counts each arm's steps in its
+`log.jsonl` and projects its end from the last ~30 s; while the slowest would end after `--deadline`, it stops the arm of
+lowest priority (the order of ARMS, last first; at most one every 30 s), so that the others finish their whole schedule. Then, on the GPU, each finished arm's held-out cross-modal r is
 measured as the study's `comir_r` (the 120 evaluation pairs of its fold). Its networks come back as `<arm>.tgz` (config,
 log, and a checkpoint holding the models only: the optimiser state is left out so that the runs fit the transfer; it
 loads with `load_run` / `Representer`, and cannot be resumed). Registration (`ssd` needs SimpleITK, which the GPU
@@ -28,13 +28,12 @@ Usage (on the GPU machine, from the repository root; paste the full hash of the 
     python benchmarks/bench_gpu_levers.py --shg .devdata/SHG_512_not_adjusted --rgb runs/uwloci-he-rgb --commit <hash> --deadline 450
 `--dry-run` does all of it on the CPU with a few steps of the `tiny` network (to check the script before a lease).
 """
-import argparse, json, os, platform, subprocess, sys, tarfile, time
+import argparse, functools, os, platform, statistics, subprocess, sys, tarfile, time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from bench_gpu import STUDY_ARGS, cell_config, stage
+from bench_gpu import STUDY_ARGS, cell_config, child_env, lease_parser, stage
 
 STEPS = 2250      # the reference cells' schedule (results/uwloci-comir-gpu)
 LEVERS = {'b32': {'batch': 32}, 'p256': {'patch': 256}, 'b32p256': {'batch': 32, 'patch': 256}}
@@ -103,23 +102,24 @@ def slim_pack(run_dir:Path, dest:Path) -> Path:
     return tgz
 
 
-def held_out_r(run_dir:Path, fold:int, device:str) -> dict:
-    "The study's `comir_r` of the run on its fold's evaluation pairs (those of results/uwloci-comir-gpu)."
+@functools.cache
+def fold_records(fold:int) -> list:
+    "The evaluation pairs of the study's `fold` (those of results/uwloci-comir-gpu), made once a fold."
     from corepreg.cli import grid_from_args, parser
+    from corepreg.study import eval_set
+    return eval_set(grid_from_args(parser().parse_args(STUDY_ARGS + ['--steps', str(STEPS)])), 'folder', fold)
+
+
+def held_out_r(run_dir:Path, fold:int, device:str) -> dict:
+    "The study's `comir_r` of the run on its fold's evaluation pairs."
     from corepreg.infer import Representer
-    from corepreg.study import comir_correlation, eval_set
-    grid = grid_from_args(parser().parse_args(STUDY_ARGS + ['--steps', str(STEPS)]))
-    records = eval_set(grid, 'folder', fold)
+    from corepreg.study import comir_correlation
+    records = fold_records(fold)
     return {'pairs': len(records), 'comir_r': round(comir_correlation(Representer(run_dir, device=device), records), 4)}
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--shg', default='.devdata/SHG_512_not_adjusted')
-    ap.add_argument('--rgb', default='runs/uwloci-he-rgb')
-    ap.add_argument('--commit', default='unknown', help='the commit of the code that runs (the GPU machine has no git)')
-    ap.add_argument('--deadline', type=float, default=450, help='seconds from the start by which every training has stopped')
-    ap.add_argument('--dry-run', action='store_true')
+    ap = lease_parser(450)
     ap.add_argument('--arm', nargs=2, help=argparse.SUPPRESS)       # the child process: LEVER FOLD
     ap.add_argument('--steps', type=int, default=STEPS, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -136,25 +136,25 @@ def main():
            'machine': f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
            'gpu_name': torch.cuda.get_device_name() if device == 'cuda' else None,
            'study_args': STUDY_ARGS + ['--steps', str(STEPS)], 'steps': steps, 'levers': LEVERS, 'arms': {}}
-    env = {**os.environ, 'PYTHONPATH': os.pathsep.join(filter(None, [str(REPO), os.environ.get('PYTHONPATH')])), 'PYTHONUNBUFFERED': '1'}
     kids = {arm_name(l, f): subprocess.Popen([sys.executable, str(HERE/'bench_gpu_levers.py'), '--arm', l, str(f), '--steps', str(steps)]
-                                             + (['--dry-run'] if a.dry_run else []), cwd=main_dir, env=env) for l, f in ARMS}
+                                             + (['--dry-run'] if a.dry_run else []), cwd=main_dir, env=child_env()) for l, f in ARMS}
     t_train = time.time()
     stopped = supervise(kids, runs, steps, t0, a.deadline, grace=5 if a.dry_run else 60)
     res['train_wall_seconds'] = round(time.time() - t_train, 1)
+    from corepreg.core import save_json
     from corepreg.train import read_log
     for lever, fold in ARMS:
         name = arm_name(lever, fold); run_dir = runs/name; log = read_log(run_dir)
         rec = res['arms'][name] = {'lever': lever, 'fold': fold, 'returncode': kids[name].returncode, 'stopped': stopped.get(name),
                                    'last_step_logged': log[-1]['step'] if log else 0,
-                                   'median_step_seconds': sorted(r['seconds'] for r in log)[len(log) // 2] if log else None,
+                                   'median_step_seconds': statistics.median(r['seconds'] for r in log) if log else None,
                                    'val': [{k: r[k] for k in ('step', 'val_r', 'val_top1')} for r in log if 'val_r' in r]}
         if rec['last_step_logged'] == steps and kids[name].returncode == 0:
             rec.update(held_out_r(run_dir, fold, device)); rec['packed'] = slim_pack(run_dir, out).name
         print(name, {k: v for k, v in rec.items() if k != 'val'}, rec['val'][-1:] if rec['val'] else '', flush=True)
-        (out/'results_gpu_levers.json').write_text(json.dumps(res, indent=1))
+        save_json(out/'results_gpu_levers.json', res)
     res['wall_seconds'] = round(time.time() - t0, 1)
-    (out/'results_gpu_levers.json').write_text(json.dumps(res, indent=1))
+    save_json(out/'results_gpu_levers.json', res)
 
 
 if __name__ == '__main__':
