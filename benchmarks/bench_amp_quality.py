@@ -9,12 +9,17 @@ preset pins) and once under bfloat16 autocast (the CPU fast path), stops both at
 own validation (mean Pearson r between the two CoMIRs of fixed held-out patch pairs, and top-1 retrieval) along the way
 and, at the end, on `--final-patches` held-out pairs evaluated in float32.
 
+`--model small` (or `tiny`) trains the same cell, schedule and precision arms with a smaller network of the same
+family instead (its run folder is named `f<fold>-<arm>-<model>`, its record carries `model`): where between `tiny` and
+CoMIR's network does the long schedule start to pay?
+
 The arms run one after the other (alone on the cores, so the seconds a step compare too). Results go to
 `benchmarks/results_amp_quality.json`, written after each arm (atomically).
 
 Usage (from the repository root, with `runs/uwloci-he-rgb` made by `corepreg align-colour` as in
 `results/uwloci-rgb/NOTE.md`):
     python benchmarks/bench_amp_quality.py --fold 1 --total 2250 --stop 500
+    python benchmarks/bench_amp_quality.py --fold 1 --total 2250 --stop 2250 --arms bf16 --model small --json benchmarks/results_small_quality.json
 """
 import argparse, json, os, platform, sys, time
 from pathlib import Path
@@ -30,19 +35,19 @@ from bench_gpu import cell_config  # noqa: E402  the study's own cell config
 ARMS = {'fp32': False, 'bf16': True}
 
 
-def run_arm(arm:str, fold:int, total:int, stop:int, val_every:int, final_patches:int, out:Path) -> dict:
+def run_arm(arm:str, fold:int, total:int, stop:int, val_every:int, final_patches:int, out:Path, model:str='comir') -> dict:
     "Train one arm to `stop` steps (resuming if its folder holds a checkpoint) and read its validation curve."
     import torch
     from corepreg.train import load_run, read_log, train, validate, validation_patches
     _, cfg = cell_config(total, fold)
-    cfg = cfg.replace(amp=ARMS[arm], val_every=val_every)
-    run_dir = out/f'f{fold}-{arm}'
+    cfg = cfg.replace(amp=ARMS[arm], val_every=val_every, model=model)
+    run_dir = out/(f'f{fold}-{arm}' + ('' if model == 'comir' else f'-{model}'))
     s = train(cfg, run_dir, device='cpu', stop_at=stop, progress=sys.stderr.isatty())
     log = read_log(run_dir)
     _, models = load_run(run_dir, device='cpu')
     xa, xb = validation_patches(cfg, final_patches)
     with torch.no_grad(): final = validate(models['A'].net, models['B'].net, xa, xb, cfg.loss.critic)
-    return {'arm': arm, 'amp': s['amp'], 'fold': fold, 'total_steps': total, 'stopped_at': s['step'],
+    return {'arm': arm, 'model': model, 'amp': s['amp'], 'fold': fold, 'total_steps': total, 'stopped_at': s['step'],
             'median_step_seconds': float(np.median([r['seconds'] for r in log if 'seconds' in r])),
             'val': [{k: r[k] for k in ('step', 'val_r', 'val_top1')} for r in log if 'val_r' in r],
             'loss_last_50': float(np.mean([r['total'] for r in log[-50:] if 'total' in r])),
@@ -57,6 +62,7 @@ def main():
     ap.add_argument('--val-every', type=int, default=100)
     ap.add_argument('--final-patches', type=int, default=128)
     ap.add_argument('--arms', default='fp32,bf16')
+    ap.add_argument('--model', default='comir', choices=['tiny', 'small', 'comir'], help="the network (default: CoMIR's, as the GPU run)")
     ap.add_argument('--out', default='runs/amp-quality')
     ap.add_argument('--json', default=str(HERE/'results_amp_quality.json'))
     a = ap.parse_args()
@@ -66,11 +72,11 @@ def main():
     res['machine'] = f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
     for arm in a.arms.split(','):
         t0 = time.time()
-        r = run_arm(arm, a.fold, a.total, a.stop, a.val_every, a.final_patches, Path(a.out))
+        r = run_arm(arm, a.fold, a.total, a.stop, a.val_every, a.final_patches, Path(a.out), a.model)
         r.update(wall_minutes=round((time.time() - t0) / 60, 1), commit=git_commit(),
                  command='python benchmarks/bench_amp_quality.py ' + ' '.join(sys.argv[1:]))
-        res['runs'] = [x for x in res['runs'] if (x['arm'], x['fold'], x['total_steps'], x['stopped_at'])
-                       != (r['arm'], r['fold'], r['total_steps'], r['stopped_at'])] + [r]
+        key = lambda x: (x['arm'], x.get('model', 'comir'), x['fold'], x['total_steps'], x['stopped_at'])
+        res['runs'] = [x for x in res['runs'] if key(x) != key(r)] + [r]
         save_json(path, res)
         print(json.dumps(r), flush=True)
 
