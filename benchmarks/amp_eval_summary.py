@@ -4,7 +4,7 @@ network, `bench_amp_quality.py`): per fold, its held-out r and success against t
 held-out pairs; then, over the folds measured, McNemar's exact test and a bootstrap CI over the held-out cores
 (`evaluate.cluster_bootstrap_ci`) of the difference from the GPU run.
 
-Usage: python benchmarks/amp_eval_summary.py [benchmarks/results_amp_eval.json] [--methods ssd fftmi sift]
+Usage: python benchmarks/amp_eval_summary.py [benchmarks/results_amp_eval.json] [--methods ssd fftmi sift] [--arm plain|c4]
 """
 import argparse, json
 from pathlib import Path
@@ -32,14 +32,14 @@ def raw_success(fold:int, method:str) -> float:
     return float(res[(res.representation == 'raw') & (res.fold == fold) & (res.method == method)].success_rate.iloc[0])
 
 
-def per_fold(runs:list, methods) -> tuple[pd.DataFrame, pd.DataFrame]:
-    "One row per fold (r and success of each arm), and the pairs (fold, core, cpu, gpu, tiny) of each method."
+def per_fold(runs:list, methods, arm:str='plain') -> tuple[pd.DataFrame, pd.DataFrame]:
+    "One row per fold (r and success of the CPU run's `arm` and of each reference), and the pairs (fold, core, cpu, gpu) of each method."
     rows, pairs = [], []
     for run in sorted(runs, key=lambda r: r['fold']):
         f = run['fold']
-        row = {'fold': f, 'pairs': run['pairs'], 'r cpu': run['plain']['r'], **{f'r {k}': r_of(s, f) for k, s in OTHERS.items()}}
+        row = {'fold': f, 'pairs': run['pairs'], 'r cpu': run[arm]['r'], **{f'r {k}': r_of(s, f) for k, s in OTHERS.items()}}
         for m in methods:
-            cpu = np.array(run['plain'][m]['per_pair'])
+            cpu = np.array(run[arm][m]['per_pair'])
             ref = {k: reference(s, f, m) for k, s in OTHERS.items()}
             assert all(len(d) == len(cpu) for d in ref.values()), f"fold {f}, {m}: the runs hold different numbers of pairs"
             gpu, tiny = (ref[k].success.astype(int).to_numpy() for k in ('gpu', 'tiny'))
@@ -68,9 +68,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('path', nargs='?', default=str(ROOT/'benchmarks'/'results_amp_eval.json'))
     p.add_argument('--methods', nargs='+', default=['ssd', 'fftmi', 'sift'])
+    p.add_argument('--arm', default='plain', help="the CPU run's arm: plain (one pass), or c4 (bench_tta.py's four-turn average) where measured")
     a = p.parse_args(argv)
     runs = json.loads(Path(a.path).read_text())['runs']
-    folds, pairs = per_fold(runs, a.methods)
+    folds, pairs = per_fold(runs, a.methods, a.arm)
     with pd.option_context('display.width', 250, 'display.max_columns', 50, 'display.precision', 3):
         print(folds.set_index('fold').T.to_string(), '\n')
         print(against_gpu(pairs).to_string(index=False))
