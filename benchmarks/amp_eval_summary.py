@@ -2,7 +2,9 @@
 network, `bench_amp_quality.py`): per fold, its held-out r and success against the H200's float32 run of the same cell
 (`results/uwloci-comir-gpu`) and seed 0 of the `tiny` network (`results/uwloci-rgb-sup`), pair by pair on the same
 held-out pairs; then, over the folds measured, McNemar's exact test and a bootstrap CI over the held-out cores
-(`evaluate.cluster_bootstrap_ci`) of the difference from the GPU run.
+(`evaluate.cluster_bootstrap_ci`) of the difference from the GPU run. `--arm c4` puts the four-turn average of the CPU
+run in place of its one pass; where a file holds both arms (`bench_tta.py --arms plain c4`), a third table sets them
+against each other, pair by pair on the same networks.
 
 Usage: python benchmarks/amp_eval_summary.py [benchmarks/results_amp_eval.json] [--methods ssd fftmi sift] [--arm plain|c4]
 """
@@ -64,6 +66,20 @@ def against_gpu(pairs:pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def c4_against_plain(runs:list, methods) -> pd.DataFrame:
+    "Where a run holds both arms: the four-turn average (c4) against one pass (plain) of the same networks, pair by pair."
+    rows = []
+    for m in methods:
+        d = pd.concat([pd.DataFrame({'plain': run['plain'][m]['per_pair'], 'c4': run['c4'][m]['per_pair'],
+                                     'core': f"{run['fold']}/" + reference(OTHERS['gpu'], run['fold'], m).name})
+                       for run in runs if 'c4' in run], ignore_index=True)
+        lo, hi = cluster_bootstrap_ci(d.c4 - d.plain, d.core)
+        a, b = int((d.c4 > d.plain).sum()), int((d.plain > d.c4).sum())
+        rows.append({'method': m, 'pairs': len(d), 'plain': d.plain.mean(), 'c4': d.c4.mean(), 'difference': (d.c4 - d.plain).mean(),
+                     'ci_low': lo, 'ci_high': hi, 'only_c4': a, 'only_plain': b, 'p_mcnemar': mcnemar_exact(a, b)})
+    return pd.DataFrame(rows)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('path', nargs='?', default=str(ROOT/'benchmarks'/'results_amp_eval.json'))
@@ -75,6 +91,7 @@ def main(argv=None):
     with pd.option_context('display.width', 250, 'display.max_columns', 50, 'display.precision', 3):
         print(folds.set_index('fold').T.to_string(), '\n')
         print(against_gpu(pairs).to_string(index=False))
+        if any('c4' in run for run in runs): print('\nc4 against plain, same networks:\n' + c4_against_plain(runs, a.methods).to_string(index=False))
 
 
 if __name__ == '__main__':
