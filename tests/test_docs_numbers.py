@@ -5,6 +5,7 @@ appear verbatim in README.md and in nbs/index.ipynb; `command.json` must name th
 """
 import functools
 import json
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT
@@ -665,6 +666,31 @@ def cpu_comir_prose() -> list[str]:
     minutes = sorted(round(r['wall_minutes']) for r in tr.values())
     return [f"{minutes[0]}–{minutes[1]} minutes a cell", f"r {ev[1]['plain']['r']:.2f} and {ev[2]['plain']['r']:.2f}",
             f"`ssd` {ev[1]['plain']['ssd']['success']:.2f} and {ev[2]['plain']['ssd']['success']:.2f}"]
+
+
+def c4_and_small_prose() -> list[str]:
+    """The sentences after it: the four-turn average of the CPU run's fold 1 (benchmarks/results_amp_eval_c4.json, whose one
+    pass must reproduce results_amp_eval.json's) and the `small` network on the same schedule (results_small_quality.json,
+    results_small_eval.json); their claim asserted: `small`'s r within `tiny`'s range of seeds (±0.01)."""
+    bench = ROOT/'benchmarks'
+    c4 = json.loads((bench/'results_amp_eval_c4.json').read_text())['runs'][0]
+    plain = {r['fold']: r for r in json.loads((bench/'results_amp_eval.json').read_text())['runs']}[1]['plain']
+    assert c4['fold'] == 1 and c4['plain']['sift']['per_pair'] == plain['sift']['per_pair'], 'the c4 run must reproduce the one pass'
+    p, q = np.array(c4['plain']['sift']['per_pair']), np.array(c4['c4']['sift']['per_pair'])
+    gained, lost = int((q > p).sum()), int((p > q).sum())
+    ev = {r['fold']: r['plain']['r'] for r in json.loads((bench/'results_small_eval.json').read_text())['runs']}
+    tr = [r for r in json.loads((bench/'results_small_quality.json').read_text())['runs'] if r['model'] == 'small' and r['stopped_at'] == 2250]
+    tiny = pd.read_csv(ROOT/'results'/'uwloci-rgb'/'results.csv')
+    tiny = tiny[(tiny.representation == 'comir') & (tiny.supervision == 'none')].comir_r
+    assert set(ev) == {r['fold'] for r in tr} == {1, 2} and all(tiny.min() - 0.01 <= v <= tiny.max() + 0.01 for v in ev.values()), (ev, tiny)
+    return [f"`sift` from {p.sum()} to {q.sum()} of its {len(p)} pairs ({gained} gained, {lost} lost)",
+            f"({round(np.median([r['wall_minutes'] for r in tr]))} minutes a cell)", f"r ({ev[1]:.2f} and {ev[2]:.2f})"]
+
+
+@pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb', 'nbs/12_results.ipynb'])
+def test_c4_and_small_prose_matches_results(page):
+    "The pages' sentences on the four-turn average of CoMIR's network and on `small` quote the benchmarks' JSON files."
+    assert_quotes(page, c4_and_small_prose(), 'the benchmarks results_amp_eval_c4.json and results_small_*.json')
 
 
 @pytest.mark.parametrize('page', ['README.md', 'nbs/index.ipynb', 'nbs/12_results.ipynb'])
