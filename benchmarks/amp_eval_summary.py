@@ -1,5 +1,6 @@
 """Summarise benchmarks/results_amp_eval.json (`bench_tta.py --arms plain` on the CPU-trained bfloat16 runs of CoMIR's
-network, `bench_amp_quality.py`): per fold, its held-out r and success against the H200's float32 run of the same cell
+network, `bench_amp_quality.py`; or another file of such runs, e.g. `results_small_eval.json` for the `small` network,
+whose columns are then still headed `cpu`): per fold, its held-out r and success against the H200's float32 run of the same cell
 (`results/uwloci-comir-gpu`) and seed 0 of the `tiny` network (`results/uwloci-rgb-sup`), pair by pair on the same
 held-out pairs; then, over the folds measured, McNemar's exact test and a bootstrap CI over the held-out cores
 (`evaluate.cluster_bootstrap_ci`) of the difference from the GPU run. `--arm c4` puts the four-turn average of the CPU
