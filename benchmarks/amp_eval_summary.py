@@ -36,7 +36,7 @@ def raw_success(fold:int, method:str) -> float:
 
 
 def per_fold(runs:list, methods, arm:str='plain') -> tuple[pd.DataFrame, pd.DataFrame]:
-    "One row per fold (r and success of the CPU run's `arm` and of each reference), and the pairs (fold, core, cpu, gpu) of each method."
+    "One row per fold (r and success of the CPU run's `arm` and of each reference), and the pairs (fold, core, cpu, gpu; plain and c4 where the run has both) of each method."
     rows, pairs = [], []
     for run in sorted(runs, key=lambda r: r['fold']):
         f = run['fold']
@@ -50,35 +50,31 @@ def per_fold(runs:list, methods, arm:str='plain') -> tuple[pd.DataFrame, pd.Data
                         f'{m} only cpu/gpu': f"{int((cpu > gpu).sum())} / {int((gpu > cpu).sum())}",
                         f'{m} only cpu/tiny': f"{int((cpu > tiny).sum())} / {int((tiny > cpu).sum())}"})
             if m == 'fftmi': row['raw fftmi'] = raw_success(f, 'fftmi')
-            pairs.append(pd.DataFrame({'method': m, 'fold': f, 'core': ref['gpu'].name, 'cpu': cpu, 'gpu': gpu}))
+            both = {k: run[k][m]['per_pair'] for k in ('plain', 'c4')} if 'c4' in run else {}    # for c4_against_plain
+            pairs.append(pd.DataFrame({'method': m, 'fold': f, 'core': ref['gpu'].name, 'cpu': cpu, 'gpu': gpu, **both}))
         rows.append(row)
     return pd.DataFrame(rows), pd.concat(pairs, ignore_index=True)
 
 
+def paired(d:pd.DataFrame, x:str, y:str) -> dict:
+    "Success of column `x` against `y` over the pairs `d`: both means, the difference with its CI over held-out cores, the discordant pairs, McNemar's p."
+    diff, core = d[x] - d[y], d.fold.astype(str) + '/' + d.core
+    lo, hi = cluster_bootstrap_ci(diff, core)
+    a, b = int((d[x] > d[y]).sum()), int((d[y] > d[x]).sum())
+    return {'pairs': len(d), x: d[x].mean(), y: d[y].mean(), 'difference': diff.mean(), 'ci_low': lo, 'ci_high': hi,
+            f'only_{x}': a, f'only_{y}': b, 'p_mcnemar': mcnemar_exact(a, b)}
+
+
 def against_gpu(pairs:pd.DataFrame) -> pd.DataFrame:
     "CPU − GPU success over every fold measured, with the CI over held-out cores and McNemar's p."
-    rows = []
-    for m, d in pairs.groupby('method', sort=False):
-        diff, core = d.cpu - d.gpu, d.fold.astype(str) + '/' + d.core
-        lo, hi = cluster_bootstrap_ci(diff, core)
-        a, b = int((d.cpu > d.gpu).sum()), int((d.gpu > d.cpu).sum())
-        rows.append({'method': m, 'pairs': len(d), 'cpu': d.cpu.mean(), 'gpu': d.gpu.mean(), 'difference': diff.mean(),
-                     'ci_low': lo, 'ci_high': hi, 'only_cpu': a, 'only_gpu': b, 'p_mcnemar': mcnemar_exact(a, b)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{'method': m, **paired(d, 'cpu', 'gpu')} for m, d in pairs.groupby('method', sort=False)])
 
 
-def c4_against_plain(runs:list, methods) -> pd.DataFrame:
+def c4_against_plain(pairs:pd.DataFrame) -> pd.DataFrame:
     "Where a run holds both arms: the four-turn average (c4) against one pass (plain) of the same networks, pair by pair."
-    rows = []
-    for m in methods:
-        d = pd.concat([pd.DataFrame({'plain': run['plain'][m]['per_pair'], 'c4': run['c4'][m]['per_pair'],
-                                     'core': f"{run['fold']}/" + reference(OTHERS['gpu'], run['fold'], m).name})
-                       for run in runs if 'c4' in run], ignore_index=True)
-        lo, hi = cluster_bootstrap_ci(d.c4 - d.plain, d.core)
-        a, b = int((d.c4 > d.plain).sum()), int((d.plain > d.c4).sum())
-        rows.append({'method': m, 'pairs': len(d), 'plain': d.plain.mean(), 'c4': d.c4.mean(), 'difference': (d.c4 - d.plain).mean(),
-                     'ci_low': lo, 'ci_high': hi, 'only_c4': a, 'only_plain': b, 'p_mcnemar': mcnemar_exact(a, b)})
-    return pd.DataFrame(rows)
+    both = pairs.dropna(subset=['c4'])
+    df = pd.DataFrame([{'method': m, **paired(d, 'c4', 'plain')} for m, d in both.groupby('method', sort=False)])
+    return df[['method', 'pairs', 'plain', 'c4', *df.columns[4:]]]      # one pass first, as in RESULTS.md
 
 
 def main(argv=None):
@@ -92,7 +88,7 @@ def main(argv=None):
     with pd.option_context('display.width', 250, 'display.max_columns', 50, 'display.precision', 3):
         print(folds.set_index('fold').T.to_string(), '\n')
         print(against_gpu(pairs).to_string(index=False))
-        if any('c4' in run for run in runs): print('\nc4 against plain, same networks:\n' + c4_against_plain(runs, a.methods).to_string(index=False))
+        if 'c4' in pairs: print('\nc4 against plain, same networks:\n' + c4_against_plain(pairs).to_string(index=False))
 
 
 if __name__ == '__main__':

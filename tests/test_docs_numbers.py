@@ -656,7 +656,7 @@ def cpu_comir_prose() -> list[str]:
     bench = ROOT/'benchmarks'
     ev = {r['fold']: r for r in json.loads((bench/'results_amp_eval.json').read_text())['runs']}
     tr = {r['fold']: r for r in json.loads((bench/'results_amp_quality.json').read_text())['runs']
-          if r['arm'] == 'bf16' and r['stopped_at'] == r['total_steps']}
+          if r['arm'] == 'bf16' and r.get('model', 'comir') == 'comir' and r['stopped_at'] == r['total_steps']}   # CoMIR's network (bench_amp_quality --model)
     assert set(ev) == set(tr) == {1, 2} and {r['total_steps'] for r in tr.values()} == {2250}, (set(ev), set(tr))
     gpu = pd.read_csv(ROOT/'results'/'uwloci-comir-gpu'/'results.csv')
     r_gpu = gpu[gpu.representation == 'comir'].groupby('fold').comir_r.mean()
