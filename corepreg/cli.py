@@ -62,7 +62,7 @@ def grid_from_args(args) -> StudyGrid:
     return StudyGrid(datasets=datasets, preset=args.preset, critics=_list(args.critics) or p.critics,
                      supervision=_list(args.supervision) or p.supervision, seeds=args.seeds or p.seeds, folds=args.folds or (1,),
                      methods=_list(args.methods) or p.methods, steps=args.steps or 0, model=args.model or '', n_test=args.n_test or 0,
-                     min_pairs=p.min_pairs if args.min_pairs is None else args.min_pairs, rotations=args.rotations, amp=getattr(args, 'amp', None) or '',
+                     min_pairs=p.min_pairs if args.min_pairs is None else args.min_pairs, rotations=args.rotations, amp=args.amp or '',
                      data=DataConfig(folder_a=args.a or '', folder_b=args.b or '', test_folder_a=args.test_a or '',
                                      test_folder_b=args.test_b or '', root=args.root or '', log_a=bool(args.log_a), split_seed=args.split_seed,
                                      colour_b=bool(getattr(args, 'colour_b', False))))
