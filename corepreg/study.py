@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['CRITIC_NAMES', 'RAW_METHODS', 'STUDY_PRESETS', 'AMP_CHOICES', 'REQUIRED', 'COMPARISON_COLUMNS', 'StudyPreset',
-           'StudyGrid', 'Cell', 'cells', 'shard', 'train_config', 'eval_set', 'run_cell', 'comir_correlations',
-           'comir_correlation', 'comir_figure', 'read_rows', 'results_file', 'read_results', 'append_rows',
-           'git_commit', 'open_study', 'run_study', 'paper_table', 'failure_lines', 'image_lines', 'all_records',
-           'write_comparisons', 'comparison_lines', 'paper_agreement', 'agreement_lines', 'collapse_lines',
-           'study_figure', 'figure_lines', 'report']
+           'StudyGrid', 'Cell', 'cells', 'shard', 'train_config', 'eval_set', 'held_out_patches', 'run_cell',
+           'comir_correlations', 'comir_correlation', 'comir_figure', 'read_rows', 'results_file', 'read_results',
+           'append_rows', 'git_commit', 'open_study', 'run_study', 'paper_table', 'failure_lines', 'image_lines',
+           'all_records', 'write_comparisons', 'comparison_lines', 'paper_agreement', 'agreement_lines',
+           'collapse_lines', 'study_figure', 'figure_lines', 'report']
 
 # %% ../nbs/11_study.ipynb #1d914a36
 import dataclasses, io, json, math, os, subprocess, time, warnings
@@ -189,6 +189,13 @@ def _row(cell:Cell, method:str, df:pd.DataFrame, **extra) -> dict:
             **{f'success_level{k}': s.get(f'success_level{k}', np.nan) for k in (1, 2, 3, 4)},
             'median_error': s['median_error'], 'register_seconds': s['median_seconds'], **extra, 'n_pairs': int(s['n'])}
 
+# %% ../nbs/11_study.ipynb #e0bb71c5
+def held_out_patches(records:list) -> list:
+    "One record per distinct held-out fixed patch (image name and offset), in order: the samples of the collapse analysis."
+    seen = {}
+    for r in records: seen.setdefault((r.name, str(r.meta.get('offset'))), r)
+    return list(seen.values())
+
 # %% ../nbs/11_study.ipynb #7d0fc5e6
 def run_cell(grid:StudyGrid, cell:Cell, out, records:list, progress:bool=False, workers:int=1) -> tuple[list[dict], pd.DataFrame, dict]:
     """Train (unless raw), represent, register with each method, evaluate: (result rows, per-pair records, cell details). The
@@ -209,14 +216,16 @@ def run_cell(grid:StudyGrid, cell:Cell, out, records:list, progress:bool=False, 
     train_seconds = float(sum(r['seconds'] for r in read_log(out/'runs'/cell.id))) or time.time() - t0
     rep = Representer(out/'runs'/cell.id, rotations=grid.rotations)
     comirs = [dataclasses.replace(r, fixed=rep(r.fixed, 'A'), moving=rep(r.moving, 'B')) for r in records]
-    dense_b = collect_features(rep.models, records[:12], 'bottleneck', 'dense')
+    patches = held_out_patches(records)
+    dense_b = collect_features(rep.models, patches, 'bottleneck', 'dense')
     patch_o = collect_features(rep.models, records, 'output', 'patch')
     col = collapse_summary(dense_b.x)
     ranks = {'effective_rank_bottleneck': effective_rank(dense_b.x), 'effective_rank_output': effective_rank(patch_o.x),
              'comir_r': comir_correlation(rep, records), 'collapsed_bottleneck': col['collapsed'] / col['dims']}
     emb, stress = mds_embedding(patch_o.x, cfg.loss.critic)
     details = {**ranks, 'spectrum_bottleneck': singular_spectrum(dense_b.x).tolist(), 'mds': emb.tolist(), 'mds_stress': stress,
-               'mds_modality': patch_o.modality.tolist(), 'mds_patch': patch_o.patch.tolist(), 'final_loss': summary_['loss']}
+               'mds_modality': patch_o.modality.tolist(), 'mds_patch': patch_o.patch.tolist(), 'final_loss': summary_['loss'],
+               'collapse_patches': len(patches), 'collapse_cores': len({r.name for r in patches})}
     if cell.supervision == 'none':
         buf = io.BytesIO(); comir_figure(rep, records).savefig(buf, format='png', dpi=60)
         atomic_write(out/'cells'/f'{cell.id}.png', buf.getvalue())
