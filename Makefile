@@ -10,7 +10,7 @@ STUDY_OUT ?= runs/study-quick
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: env study test test-nbs test-py check-export export clean-nbs docs docs-check chromium lab bench clean
+.PHONY: env study test test-nbs test-py check-export export clean-nbs docs docs-check chromium lab bench clean pages
 
 # The environment: torch pinned first (the CPU wheel on this machine kind; the CUDA build of the same
 # version on a GPU machine), then the package with its dev tools. Rebuilt when settings.ini changes.
@@ -77,3 +77,8 @@ bench: env
 
 clean:
 	rm -rf _docs _proc build *.egg-info
+
+# The pages' generated blocks (README.md and the home page's `answer`): rewritten from results/ by the analysis plan's code.
+# `make test` fails while they are stale (tests/test_plan.py).
+pages: env
+	$(PY) tools/pages.py

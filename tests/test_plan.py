@@ -75,3 +75,26 @@ def test_words_follow_the_test(tiny):
     rejected = (table.p_holm < PLAN.alpha).any()
     assert ('made registration worse' in sentence or 'made registration better' in sentence) == rejected
     for r in table.itertuples(): assert f"{r.difference:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]" in sentence
+
+
+def test_pages_carry_the_generated_answer():
+    "README.md and the home page carry the answer block that the plan's analysis of results/ gives (`make pages` rewrites it)."
+    import subprocess, sys
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'pages.py'), '--check'], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_answer_follows_the_files(tmp_path):
+    "Change a network's records and the generated answer changes with them: no number in it is typed."
+    import shutil
+    from corepreg.plan import answer_lines
+    shutil.copytree(ROOT/'results'/'uwloci-rgb-sup', tmp_path/'uwloci-rgb-sup')
+    before = answer_lines(tmp_path)
+    f = tmp_path/'uwloci-rgb-sup'/'records'/'folder-f1-s0-dense-mse.csv'
+    recs = __import__('pandas').read_csv(f)
+    recs.loc[recs.method == 'ssd', 'success'] = True                      # this network now registers every ssd pair
+    recs.to_csv(f, index=False)
+    after = answer_lines(tmp_path)
+    assert before != after
+    dense = lambda lines: next(l for l in lines if l.startswith('| `tiny`, MSE, cores, B in colour')).split(' | ')[5]
+    assert dense(before) != dense(after)
