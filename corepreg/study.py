@@ -442,8 +442,9 @@ def comparison_lines(cmp:pd.DataFrame) -> list[str]:
     if cmp.empty: return []
     L = ['**Paired comparisons with the plain CoMIR** (`none`; same pairs, seed by seed): difference in success rate with its '
          '95 % CI (bootstrap over held-out images and seeds), exact McNemar p (Holm-adjusted over the table), Wilcoxon p on '
-         'the corner errors.', '',
-         '| critic | method | supervision | success (variant / none) | difference [95 % CI] | p (Holm) | Wilcoxon p | pairs × seeds | verdict |',
+         'the corner errors. A description of the runs: McNemar\'s test pools the pairs of every network and is far too '
+         'confident at the study\'s unit, the trained network (the analysis plan, `corepreg.plan`, tests that).', '',
+         '| critic | method | supervision | success (variant / none) | difference [95 % CI] | p (Holm) | Wilcoxon p | pairs × seeds | pooled-pair verdict |',
          '| --- | --- | --- | --- | --- | --- | --- | --- | --- |']
     for r in cmp.itertuples():
         L.append(f"| {r.critic} | `{r.method}` | {r.supervision} | {r.success_variant:.2f} / {r.success_baseline:.2f} | "
@@ -606,7 +607,6 @@ def report(out, title:str='corepreg study') -> str:
             L += ['**Effective rank** (mean over cells): ' + '; '.join(
                 f"{s}: bottleneck {c.loc[s, 'effective_rank_bottleneck']:.1f}, CoMIR {c.loc[s, 'effective_rank_output']:.1f}"
                 for s in SUPERVISION if s in c.index), '']
-        L += agreement_lines(cmp[cmp.dataset == ds], grid['seeds'])
         L += comparison_lines(cmp[cmp.dataset == ds].reset_index(drop=True))
         L += collapse_lines(d, grid['methods'])
         r = recs[recs.dataset == ds]
