@@ -8,7 +8,7 @@ __all__ = ['PLAN', 'RECIPE_CHOICES', 'TESTS', 'FAMILIES', 'PAPER_FINDING', 'Anal
            'mean_rate', 'logit_for_rate', 'simulate_grids', 'shift_for', 'variance_components', 'rejection_rate',
            'operating_characteristics', 'seeds_for_power', 'design_lines', 'primary_analysis', 'verdict_words',
            'verdict_sentence', 'Family', 'family_records', 'family_table', 'network_values', 'value_array',
-           'collapse_table', 'family_lines', 'answer_lines', 'collapse_sentence']
+           'collapse_table', 'rank_success', 'family_lines', 'answer_lines', 'collapse_sentence']
 
 # %% ../nbs/11b_plan.ipynb #3ff4ec42
 import dataclasses, json, math
@@ -20,7 +20,7 @@ from scipy import stats
 from scipy.optimize import brentq
 from scipy.special import expit
 
-from .evaluate import holm
+from .evaluate import holm, spearman_ci
 from .study import all_records, read_results
 
 # %% ../nbs/11b_plan.ipynb #a2a737b7
@@ -434,13 +434,19 @@ def collapse_table(root, family:Family, plan:AnalysisPlan|None=None, all_cores:b
                      **{k: float(out[k][0]) for k in ('difference', 'ci_low', 'ci_high')}, 'all_cores': all_cores})
     return pd.DataFrame(rows)
 
-# %% ../nbs/11b_plan.ipynb #b2b4d7e8
+# %% ../nbs/11b_plan.ipynb #e75ae60f
+def rank_success(root, family:Family, all_cores:bool=True) -> dict:
+    "Spearman's ρ between the bottleneck's effective rank and `ssd` success over the family's networks, with its bootstrap interval."
+    v = network_values(root, family, all_cores=all_cores)
+    return {'family': family.name, 'networks': len(v), 'all_cores': all_cores, **spearman_ci(v.effective_rank_bottleneck, v.ssd)}
+
+# %% ../nbs/11b_plan.ipynb #7853de4a
 PAPER_FINDING = ("the representations learned without supervision of the bottleneck (the plain CoMIR) registered best, on both "
                  "datasets; supervising the bottleneck led to partial dimensional collapse of its embedding space")
 
 def _ci(r) -> str: return f"{r.difference:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
 
-# %% ../nbs/11b_plan.ipynb #605b93f0
+# %% ../nbs/11b_plan.ipynb #58f56abd
 def family_lines(table:pd.DataFrame, plan:AnalysisPlan|None=None) -> list[str]:
     "The secondary families as a markdown table: each variant's difference from the plain CoMIR with its 95 % interval over networks."
     plan = plan or PLAN
@@ -454,7 +460,7 @@ def family_lines(table:pd.DataFrame, plan:AnalysisPlan|None=None) -> list[str]:
                  + ' | '.join(_ci(t.loc[v]) for v in plan.variants) + f' | {ok} |')
     return L
 
-# %% ../nbs/11b_plan.ipynb #2deac568
+# %% ../nbs/11b_plan.ipynb #633e20f7
 def _against_paper(t:pd.DataFrame, what:str) -> str:
     n, fams = len(t), t.family.nunique()
     above, below = int((t.ci_low > 0).sum()), int((t.ci_high < 0).sum())
@@ -465,7 +471,7 @@ def _against_paper(t:pd.DataFrame, what:str) -> str:
             f"{'not contradicted' if above == 0 else 'contradicted in ' + str(above) + ' comparisons'}, and a loss is not "
             "established: these families are secondary.")
 
-# %% ../nbs/11b_plan.ipynb #22639c71
+# %% ../nbs/11b_plan.ipynb #7777bfe1
 def answer_lines(root, plan:AnalysisPlan|None=None, families=None) -> list[str]:
     "What the pages say about the question, generated from the study folders under `root` by the plan's analysis."
     plan, families = plan or PLAN, families or FAMILIES
@@ -490,7 +496,7 @@ def answer_lines(root, plan:AnalysisPlan|None=None, families=None) -> list[str]:
         L.append(collapse_sentence(root, families))
     return L
 
-# %% ../nbs/11b_plan.ipynb #b8234f0d
+# %% ../nbs/11b_plan.ipynb #966ccd59
 def collapse_sentence(root, families=None, plan:AnalysisPlan|None=None) -> str:
     "The collapse point, from the networks whose rank saw every held-out core, else from the one-core ranks (said so)."
     plan, families = plan or PLAN, families or FAMILIES
