@@ -312,6 +312,7 @@ class DataConfig(Config):
     root: str = ''                        # dataset root (histological, cytological; isl: the shared data folder)
     fold: int = 1                         # cytological fold (1-3); folder / isl: 1 trains on the first half, 2 on the second
     split_seed: int = 0                   # seeds the folder / isl half split (never the training seed: no leak across seeds)
+    val_images: int = 0                   # folder / isl: images of the training half kept out of training to validate on (0: none)
     log_a: bool = False                   # force log on modality A (else `norm` decides per image)
     colour_b: bool = False                # keep modality B in colour: folder B as RGB, ISL B as its 3 confocal channels; network B sees 3
     norm: Literal['auto', 'minmax'] = 'auto'   # folder images: `normalise`
@@ -330,6 +331,7 @@ class DataConfig(Config):
         if self.source == 'folder' and not (self.folder_a and self.folder_b):
             raise ConfigError("DataConfig: source='folder' needs both folders, folder_a=... and folder_b=... (--a, --b)")
         if self.colour_aug < 0: raise ConfigError(f"DataConfig.colour_aug must be 0 or more, got {self.colour_aug}")
+        if self.val_images < 0: raise ConfigError(f"DataConfig.val_images must be 0 or more, got {self.val_images}")
 
 # %% ../nbs/02b_datasets.ipynb #def0ce3a
 def _halves(pairs:list[Pair], seed:int) -> tuple[list[Pair], list[Pair]]:
@@ -347,6 +349,17 @@ def _fold_half(pairs:list[Pair], data:DataConfig, train:bool) -> list[Pair]:
     if data.fold == 2: first, second = second, first
     return first if train else second
 
+# %% ../nbs/02b_datasets.ipynb #1f16aabc
+def _fold_split(pairs:list[Pair], data:DataConfig, split:str) -> list[Pair]:
+    "The fold's `split` of a source cut in halves: 'test' the held-out half; 'val' `val_images` of the training half (seeded by `split_seed`); 'train' the rest."
+    half = _fold_half(pairs, data, split != 'test')
+    if split == 'test': return half
+    if data.val_images >= len(half):
+        raise ConfigError(f"DataConfig.val_images: {data.val_images} validation images would leave none of the training half's {len(half)} to train on")
+    names = sorted(p.name for p in half)
+    val = {names[i] for i in np.random.default_rng(10_000 + data.split_seed).permutation(len(names))[:data.val_images]}
+    return [p for p in half if (p.name in val) == (split == 'val')]
+
 # %% ../nbs/02b_datasets.ipynb #8d2f888d
 def ihc_tiles(tiles:tuple=((0, 0), (0, 1), (1, 0), (1, 1))) -> list[Pair]:
     "The immunohistochemistry pair cut into 2×2 tiles; tile (i, j) is row i, column j."
@@ -354,9 +367,13 @@ def ihc_tiles(tiles:tuple=((0, 0), (0, 1), (1, 0), (1, 1))) -> list[Pair]:
     return [Pair(ta[t], tb[t], f'ihc-{t[0]}{t[1]}') for t in tiles]
 
 # %% ../nbs/02b_datasets.ipynb #b2b04f17
-def source_pairs(data:DataConfig, split:Literal['train', 'test']='train', n_test:int|None=None, seed:int=0) -> list[Pair]:
-    "The `split` pairs of `data`'s source (`seed`: the training seed, which picks the synthetic scenes)."
-    if split not in ('train', 'test'): raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+def source_pairs(data:DataConfig, split:Literal['train', 'val', 'test']='train', n_test:int|None=None, seed:int=0) -> list[Pair]:
+    "The `split` pairs of `data`'s source (`seed`: the training seed, which picks the synthetic scenes; 'val': see `_fold_split`)."
+    if split not in ('train', 'val', 'test'): raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
+    halves = data.source == 'isl' or (data.source == 'folder' and not (data.test_folder_a or data.test_folder_b))
+    if (split == 'val' or data.val_images) and not (halves and data.val_images):
+        raise ConfigError("DataConfig.val_images: validation images come from the training half of folder or isl data "
+                          f"(source {data.source!r}, val_images {data.val_images}, split {split!r})")
     d, train = data, split == 'train'
     if d.colour_b and d.source not in COLOUR_B_SOURCES:
         raise ConfigError(f"DataConfig.colour_b: a 3-channel modality B comes from folders or the ISL field, not {d.source!r}")
@@ -368,8 +385,8 @@ def source_pairs(data:DataConfig, split:Literal['train', 'test']='train', n_test
             if not (d.test_folder_a and d.test_folder_b): raise ConfigError("DataConfig: give both test folders (--test-a, --test-b), or neither")
             a, b = (d.folder_a, d.folder_b) if train else (d.test_folder_a, d.test_folder_b)
             return folder_pairs(a, b, log_a=d.log_a, norm=d.norm, colour_b=d.colour_b)
-        return _fold_half(folder_pairs(d.folder_a, d.folder_b, log_a=d.log_a, norm=d.norm, colour_b=d.colour_b), d, train)
-    if d.source == 'isl': return _fold_half(isl_pairs(d.root or None, b=ISL_CONFOCAL if d.colour_b else 'NFH'), d, train)
+        return _fold_split(folder_pairs(d.folder_a, d.folder_b, log_a=d.log_a, norm=d.norm, colour_b=d.colour_b), d, split)
+    if d.source == 'isl': return _fold_split(isl_pairs(d.root or None, b=ISL_CONFOCAL if d.colour_b else 'NFH'), d, split)
     if not d.root: raise ConfigError(f"DataConfig: source={d.source!r} needs root=... (the downloaded dataset folder)")
     if d.source == 'histological': return histological_pairs(d.root, split)
     return cytological_pairs(d.root, fold=d.fold, split=split)

@@ -248,8 +248,9 @@ def lr_at(opt:OptimConfig, step:int) -> float:
 
 # %% ../nbs/06_train.ipynb #4f5661de
 def validation_patches(cfg:TrainConfig, n:int|None=None) -> tuple[torch.Tensor, torch.Tensor]:
-    "`n` (default `val_patches`) fixed, unaugmented patch pairs of the config's held-out split: (A batch, B batch)."
-    ds = PatchDataset(source_pairs(cfg.data, 'test', seed=cfg.seed), patch=cfg.data.patch, length=n or cfg.val_patches,
+    "`n` (default `val_patches`) fixed, unaugmented patch pairs of the validation images (`val_images`), else of the held-out split: (A batch, B batch)."
+    split = 'val' if cfg.data.val_images else 'test'
+    ds = PatchDataset(source_pairs(cfg.data, split, seed=cfg.seed), patch=cfg.data.patch, length=n or cfg.val_patches,
                       seed=10_007 + cfg.data.split_seed, augment=False)
     xa, xb = zip(*(ds[i] for i in range(len(ds))))
     return torch.stack(xa), torch.stack(xb)

@@ -244,3 +244,28 @@ def test_to_gray_weighs_the_channels_as_its_docstring_says():
     from corepreg.images import to_gray
     assert np.allclose([to_gray(np.eye(3)[i][None, None, :]).item() for i in range(3)], [0.2125, 0.7154, 0.0721], atol=1e-4)
     assert np.allclose(to_gray(np.ones((2, 3, 4))[..., :3] * 0.5), 0.5) and to_gray(np.moveaxis(np.eye(3)[[1]][None], -1, 0)).item() > 0.7
+
+
+def test_validation_images_stay_inside_the_training_half(tmp_path):
+    "With val_images, training, validation and the held-out half are disjoint; the trainer validates on the validation images."
+    from corepreg.core import ConfigError
+    from corepreg.datasets import DataConfig, source_pairs
+    from corepreg.train import TRAIN_PRESETS, validation_patches
+    rng = np.random.default_rng(0)
+    for d in ('a', 'b'): (tmp_path/d).mkdir()
+    for i in range(10):
+        img = (rng.random((96, 96)) * 255).astype(np.uint8)
+        for d in ('a', 'b'): tifffile.imwrite(tmp_path/d/f'core{i}.tif', img)
+    data = DataConfig('folder', str(tmp_path/'a'), str(tmp_path/'b'), val_images=2, patch=32)
+    names = {s: {p.name for p in source_pairs(data, s)} for s in ('train', 'val', 'test')}
+    assert [len(names[s]) for s in ('train', 'val', 'test')] == [3, 2, 5]
+    assert not (names['train'] & names['val']) and not ((names['train'] | names['val']) & names['test'])
+    cfg = TRAIN_PRESETS['quick'].replace(data=data)
+    xa, _ = validation_patches(cfg, n=4)
+    val = np.stack([np.asarray(p.a, float) for p in source_pairs(data, 'val')])
+    test = np.stack([np.asarray(p.a, float) for p in source_pairs(data, 'test')])
+    patch = xa[0, 0].numpy()                                          # a validation patch comes from a validation image
+    def found(stack): return any(np.allclose(patch, im[y:y + 32, x:x + 32], atol=1e-5) for im in stack for y in range(65) for x in range(65))
+    assert found(val) and not found(test)
+    with pytest.raises(ConfigError, match='val_images'): source_pairs(data.replace(val_images=0), 'val')
+    with pytest.raises(ConfigError, match='val_images'): source_pairs(DataConfig('ihc', val_images=1), 'train')
