@@ -7,8 +7,9 @@ __all__ = ['PLAN', 'RECIPE_CHOICES', 'TESTS', 'FAMILIES', 'PAPER_FINDING', 'Anal
            'arm_fold_t', 'network_t', 'pooled_mcnemar', 'network_rates', 'success_array', 'spread_statistics',
            'mean_rate', 'logit_for_rate', 'simulate_grids', 'shift_for', 'variance_components', 'rejection_rate',
            'operating_characteristics', 'seeds_for_power', 'design_lines', 'primary_analysis', 'verdict_words',
-           'verdict_sentence', 'Family', 'family_records', 'family_table', 'network_values', 'value_array',
-           'collapse_table', 'rank_success', 'family_lines', 'answer_lines', 'collapse_sentence']
+           'verdict_sentence', 'core_rate_array', 'two_way_bootstrap', 'Family', 'family_records', 'family_table',
+           'sensitivity_table', 'network_values', 'value_array', 'collapse_table', 'rank_success', 'family_lines',
+           'answer_lines', 'collapse_sentence']
 
 # %% ../nbs/11b_plan.ipynb #3ff4ec42
 import dataclasses, json, math
@@ -343,7 +344,34 @@ def verdict_sentence(table:pd.DataFrame, plan:AnalysisPlan|None=None, what:str="
         words.append(f"For {', '.join(rest)} the result is inconclusive at this size{size}.")
     return head + ' ' + ' '.join(words)
 
-# %% ../nbs/11b_plan.ipynb #989c7b20
+# %% ../nbs/11b_plan.ipynb #caf7bb85
+def core_rate_array(records:pd.DataFrame, variant:str, baseline:str='none', method:str='ssd') -> np.ndarray:
+    "Success rates (1, 2, folds, seeds, cores) of `variant` and `baseline` per network and held-out core, over the seeds both arms have in every fold."
+    s, folds, seeds = success_array(records, variant, baseline, method)
+    r = records[(records.representation == 'comir') & (records.method == method) & (records.supervision == baseline)]
+    out = []
+    for k, f in enumerate(folds):
+        names = r[(r.fold == f) & (r.seed == seeds[0])].sort_values('pair').name.to_numpy()
+        cores = list(dict.fromkeys(names))
+        out.append(np.stack([s[0, :, k][..., names == c].mean(-1) for c in cores], -1))
+    if len({o.shape for o in out}) > 1: raise ValueError(f"folds {folds} hold different numbers of cores")
+    return np.stack(out, 1)[None]
+
+# %% ../nbs/11b_plan.ipynb #ff1e0d89
+def two_way_bootstrap(rates:np.ndarray, n_boot:int=1000, level:float=0.95, seed:int=0) -> dict:
+    """Percentile interval of the arm difference for `rates` (grids, 2, folds, seeds, cores), resampling the cores of each fold and
+    the networks of each arm and fold, independently and with replacement; p: twice the smaller tail of the replicates at 0."""
+    rng = np.random.default_rng(seed)
+    G, A, F, S, C = rates.shape
+    ws = np.stack([np.apply_along_axis(np.bincount, -1, rng.integers(0, S, (n_boot, F, S)), minlength=S) for _ in range(A)], 1)
+    wc = np.apply_along_axis(np.bincount, -1, rng.integers(0, C, (n_boot, F, C)), minlength=C)          # (boot, F, C)
+    arm = [np.einsum('bfs,gfsc,bfc->gbf', ws[:, a], rates[:, a], wc) / (S * C) for a in range(A)]
+    d = (arm[0] - arm[1]).mean(-1)                                                                       # (grids, boot)
+    lo, hi = np.quantile(d, [(1 - level) / 2, (1 + level) / 2], axis=1)
+    p = np.minimum(1.0, 2 * np.minimum((d <= 0).mean(1), (d >= 0).mean(1)))
+    return {'difference': (rates[:, 0] - rates[:, 1]).mean((1, 2, 3)), 'ci_low': lo, 'ci_high': hi, 'p': p}
+
+# %% ../nbs/11b_plan.ipynb #b7d5bf65
 @dataclasses.dataclass(frozen=True)
 class Family:
     "A set of networks that the pages analyse together: its study folders in `results/`, the critic, and its role in the plan."
@@ -364,7 +392,7 @@ FAMILIES = (
     Family('isl-grey', "`tiny`, MSE, ISL tiles, B in grey, fold 1", ('isl-grid',), dataset='isl'),
 )
 
-# %% ../nbs/11b_plan.ipynb #6f272a7a
+# %% ../nbs/11b_plan.ipynb #ee269081
 def family_records(family:Family, root) -> pd.DataFrame:
     "Every registered pair of the family's CoMIR networks (its folders that exist under `root`, its critic)."
     frames = [all_records(Path(root)/f) for f in family.folders if (Path(root)/f/'results.csv').exists()]
@@ -373,7 +401,7 @@ def family_records(family:Family, root) -> pd.DataFrame:
     recs = recs[(recs.representation == 'comir') & (recs.critic == family.critic)]
     return recs.drop_duplicates(['cell_id', 'method', 'pair']).reset_index(drop=True)
 
-# %% ../nbs/11b_plan.ipynb #2a5c3293
+# %% ../nbs/11b_plan.ipynb #c2222fb7
 def family_table(root, plan:AnalysisPlan|None=None, families=None) -> pd.DataFrame:
     "The plan's analysis of every family that has networks: one row per variant; `words` is what the pages may say of it."
     plan, families = plan or PLAN, families or FAMILIES
@@ -389,7 +417,20 @@ def family_table(root, plan:AnalysisPlan|None=None, families=None) -> pd.DataFra
         rows.append(t)
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
-# %% ../nbs/11b_plan.ipynb #c0abfc0a
+# %% ../nbs/11b_plan.ipynb #253fc0e3
+def sensitivity_table(root, plan:AnalysisPlan|None=None, families=None, n_boot:int=2000) -> pd.DataFrame:
+    "The two-way (networks × cores) bootstrap interval of each variant's difference, per family: the core-level sensitivity analysis."
+    plan, families = plan or PLAN, families or FAMILIES
+    rows = []
+    for fam in families:
+        recs = family_records(fam, root)
+        if recs.empty: continue
+        for v in plan.variants:
+            b = two_way_bootstrap(core_rate_array(recs, v, plan.baseline, plan.method), n_boot=n_boot)
+            rows.append({'family': fam.name, 'supervision': v, **{k: float(b[k][0]) for k in ('difference', 'ci_low', 'ci_high', 'p')}})
+    return pd.DataFrame(rows)
+
+# %% ../nbs/11b_plan.ipynb #2ae79f0c
 def network_values(root, family:Family, column:str='effective_rank_bottleneck', all_cores:bool=True) -> pd.DataFrame:
     "One row per CoMIR network of the family: fold, supervision, seed, `column` and its `ssd` success; with `all_cores`, only networks whose collapse measures saw every held-out core."
     rows = []
@@ -407,7 +448,7 @@ def network_values(root, family:Family, column:str='effective_rank_bottleneck', 
     out = out.drop_duplicates('cell_id')
     return out[out.collapse_cores > 1].reset_index(drop=True) if all_cores else out.reset_index(drop=True)
 
-# %% ../nbs/11b_plan.ipynb #f5f9d7a1
+# %% ../nbs/11b_plan.ipynb #d4d0f90c
 def value_array(values:pd.DataFrame, column:str, variant:str, baseline:str='none') -> tuple[np.ndarray, list, list]:
     "(values (1, 2, folds, seeds), folds, seeds) of one column for `variant` and `baseline`, over the seeds both have in every fold."
     v = values[values.supervision.isin([variant, baseline])]
@@ -420,7 +461,7 @@ def value_array(values:pd.DataFrame, column:str, variant:str, baseline:str='none
     arr = np.array([[[tab.loc[(a, f, s)] for s in seeds] for f in folds] for a in (variant, baseline)], float)
     return arr[None], folds, seeds
 
-# %% ../nbs/11b_plan.ipynb #0ff1e2a0
+# %% ../nbs/11b_plan.ipynb #183cbde0
 def collapse_table(root, family:Family, plan:AnalysisPlan|None=None, all_cores:bool=True) -> pd.DataFrame:
     "Each variant's bottleneck effective rank against the plain CoMIR's: means, difference with its 95 % t interval over networks."
     plan = plan or PLAN
@@ -434,19 +475,19 @@ def collapse_table(root, family:Family, plan:AnalysisPlan|None=None, all_cores:b
                      **{k: float(out[k][0]) for k in ('difference', 'ci_low', 'ci_high')}, 'all_cores': all_cores})
     return pd.DataFrame(rows)
 
-# %% ../nbs/11b_plan.ipynb #e75ae60f
+# %% ../nbs/11b_plan.ipynb #d8d6d985
 def rank_success(root, family:Family, all_cores:bool=True) -> dict:
     "Spearman's ρ between the bottleneck's effective rank and `ssd` success over the family's networks, with its bootstrap interval."
     v = network_values(root, family, all_cores=all_cores)
     return {'family': family.name, 'networks': len(v), 'all_cores': all_cores, **spearman_ci(v.effective_rank_bottleneck, v.ssd)}
 
-# %% ../nbs/11b_plan.ipynb #7853de4a
+# %% ../nbs/11b_plan.ipynb #5312f4d0
 PAPER_FINDING = ("the representations learned without supervision of the bottleneck (the plain CoMIR) registered best, on both "
                  "datasets; supervising the bottleneck led to partial dimensional collapse of its embedding space")
 
 def _ci(r) -> str: return f"{r.difference:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
 
-# %% ../nbs/11b_plan.ipynb #58f56abd
+# %% ../nbs/11b_plan.ipynb #0eafec69
 def family_lines(table:pd.DataFrame, plan:AnalysisPlan|None=None) -> list[str]:
     "The secondary families as a markdown table: each variant's difference from the plain CoMIR with its 95 % interval over networks."
     plan = plan or PLAN
@@ -460,7 +501,7 @@ def family_lines(table:pd.DataFrame, plan:AnalysisPlan|None=None) -> list[str]:
                  + ' | '.join(_ci(t.loc[v]) for v in plan.variants) + f' | {ok} |')
     return L
 
-# %% ../nbs/11b_plan.ipynb #633e20f7
+# %% ../nbs/11b_plan.ipynb #9ef6ddd5
 def _against_paper(t:pd.DataFrame, what:str) -> str:
     n, fams = len(t), t.family.nunique()
     above, below = int((t.ci_low > 0).sum()), int((t.ci_high < 0).sum())
@@ -471,7 +512,7 @@ def _against_paper(t:pd.DataFrame, what:str) -> str:
             f"{'not contradicted' if above == 0 else 'contradicted in ' + str(above) + ' comparisons'}, and a loss is not "
             "established: these families are secondary.")
 
-# %% ../nbs/11b_plan.ipynb #7777bfe1
+# %% ../nbs/11b_plan.ipynb #2eae9efd
 def answer_lines(root, plan:AnalysisPlan|None=None, families=None) -> list[str]:
     "What the pages say about the question, generated from the study folders under `root` by the plan's analysis."
     plan, families = plan or PLAN, families or FAMILIES
@@ -496,7 +537,7 @@ def answer_lines(root, plan:AnalysisPlan|None=None, families=None) -> list[str]:
         L.append(collapse_sentence(root, families))
     return L
 
-# %% ../nbs/11b_plan.ipynb #966ccd59
+# %% ../nbs/11b_plan.ipynb #62f26100
 def collapse_sentence(root, families=None, plan:AnalysisPlan|None=None) -> str:
     "The collapse point, from the networks whose rank saw every held-out core, else from the one-core ranks (said so)."
     plan, families = plan or PLAN, families or FAMILIES
