@@ -1,0 +1,162 @@
+"""Time to quality: how many minutes of training CoMIR's network needs to reach the reference quality, per recipe.
+
+Each recipe trains the study's plain CoMIR cell (`corepreg study --data folder ... --colour-b --preset standard --model
+comir`, MSE critic, seed 0) on one fold's training half **minus `--val-images` validation images**, drawn inside that
+half by `DataConfig.val_images`. Every `--every` steps it stops, and the networks are judged on those validation
+images only, never on the held-out half that a study grid evaluates: the trainer's validation r (mean Pearson r of the
+two CoMIRs of fixed validation patch pairs), and the share of validation pairs (the MultiRegEval levels 1-4 on 256-px
+patches) that `ssd` and `fftmi` register. Minutes are the trainer's own step seconds, summed: validation is not counted.
+
+The reference quality is the `reference` recipe's final r and success (the 2 250-step bfloat16 recipe that reached
+held-out r 0.67 / 0.62), minus a stated tolerance: r within `--r-tol` (0.02) and success within `--pairs-tol` pairs
+(1). A recipe's time to quality is the first validation point at which all three measures reach it.
+
+Results: `--json` (default benchmarks/results_time_to_quality.json, rewritten atomically after every validation point,
+so a killed run keeps its curve and a rerun resumes from the checkpoints in `--out`), and a plot of quality against
+minutes, one line per recipe (`--plot`).
+
+Usage (from the repository root, with the colour bright-field made by `corepreg align-colour ... --out runs/uwloci-he-rgb`;
+run alone on the cores, since the minutes are the measurement):
+    python benchmarks/bench_time_to_quality.py --fold 1 --recipes reference
+    python benchmarks/bench_time_to_quality.py --fold 1 --recipes reference,short --every 250
+    python benchmarks/bench_time_to_quality.py --smoke      # a two-minute check of the machinery with the tiny network
+"""
+import argparse, dataclasses, os, platform, sys, time
+from pathlib import Path
+
+import numpy as np
+
+from corepreg.core import save_json
+from corepreg.study import git_commit
+
+STUDY_ARGS = ['study', '--data', 'folder', '--a', '../shared/data/uwloci-shg-he/Input/SHG_512_not_adjusted', '--b', 'runs/uwloci-he-rgb',
+              '--colour-b', '--preset', 'standard', '--model', 'comir', '--supervision', 'none', '--critics', 'mse', '--amp', 'on']
+
+# Each recipe: the changes it makes to the reference cell's TrainConfig (optim fields by name), and the question it answers.
+RECIPES = {
+    'reference': ({'steps': 2250}, "the 2 250-step bfloat16 recipe (AdamW 1e-3, warm-up 100, cosine)"),
+    'short': ({'steps': 1100}, "the same schedule compressed into half the steps"),
+    'short-lr2': ({'steps': 1100, 'lr': 2e-3}, "half the steps at twice the learning rate"),
+    'short-warm': ({'steps': 1100, 'lr': 2e-3, 'warmup': 50}, "half the steps, twice the rate, half the warm-up"),
+}
+
+
+def cell_config(fold:int, changes:dict, val_images:int, model:str='comir'):
+    "The study's plain fold cell with CoMIR's network, `changes` to its optimiser, and `val_images` validation images."
+    from corepreg.cli import grid_from_args, parser
+    from corepreg.study import Cell, train_config
+    grid = grid_from_args(parser().parse_args(STUDY_ARGS))
+    cfg = train_config(grid, Cell('folder', fold, 0, 'none', 'mse'))
+    cfg = cfg.replace(model=model, data=cfg.data.replace(val_images=val_images))
+    return cfg.replace(**{k: v for k, v in changes.items()})
+
+
+def validation_set(cfg, patch:int=256):
+    "The validation images' evaluation pairs: each image's patches at the four MultiRegEval levels (as the study builds its own)."
+    from corepreg.data import make_eval_set
+    from corepreg.datasets import source_pairs
+    pairs = source_pairs(cfg.data.replace(image_size=420), 'val')
+    return make_eval_set(pairs, patch=patch, levels=(1, 2, 3, 4), seed=100 + cfg.data.fold, crops=3)
+
+
+def judge(run_dir:Path, records:list, cfg, methods=('ssd', 'fftmi')) -> dict:
+    "Validation r on the trainer's fixed validation patches, and each method's success on the validation pairs."
+    import dataclasses as dc
+    import torch
+    from corepreg.evaluate import evaluate
+    from corepreg.infer import Representer
+    from corepreg.train import validate, validation_patches
+    rep = Representer(run_dir)
+    xa, xb = validation_patches(cfg, 64)
+    with torch.no_grad(): v = validate(rep.models['A'].net, rep.models['B'].net, xa, xb, cfg.loss.critic)
+    comirs = [dc.replace(r, fixed=rep(r.fixed, 'A'), moving=rep(r.moving, 'B')) for r in records]
+    return {'r': v['val_r'], **{m: float(evaluate(comirs, m, progress=False, workers=2)['success'].mean()) for m in methods}}
+
+
+def run_recipe(name:str, args, out:Path, record:dict, write) -> list:
+    "Train one recipe in chunks of `--every` steps (resuming), judging after each; the curve (minutes → quality)."
+    from corepreg.train import read_log, train
+    changes, _ = RECIPES[name]
+    cfg = cell_config(args.fold, changes, args.val_images, args.model)
+    if args.smoke: cfg = cfg.replace(steps=min(cfg.optim.steps, 40))
+    cfg = cfg.replace(checkpoint_every=args.every, val_every=0)
+    records, run_dir = validation_set(cfg), out/f'f{args.fold}-{name}'
+    curve = record['recipes'].setdefault(name, {'changes': changes, 'curve': []})['curve']
+    done = {p['step'] for p in curve}
+    for stop in list(range(args.every, cfg.optim.steps, args.every)) + [cfg.optim.steps]:
+        train(cfg, run_dir, device='cpu', stop_at=stop, progress=sys.stderr.isatty())
+        if stop in done: continue
+        log = read_log(run_dir)
+        minutes = sum(r.get('seconds', 0) for r in log) / 60
+        curve.append({'step': stop, 'minutes': round(minutes, 2), **judge(run_dir, records, cfg)})
+        print(f"{name} step {stop}: {curve[-1]}", flush=True)
+        write()
+    record['recipes'][name]['pairs'] = len(records)
+    return curve
+
+
+def time_to_quality(record:dict, r_tol:float, pairs_tol:int) -> dict:
+    "The reference quality (its final point, minus the tolerances) and each recipe's first minute at which it is reached."
+    ref = record['recipes'].get('reference', {}).get('curve')
+    if not ref: return {}
+    n = record['recipes']['reference'].get('pairs', 0) or 1
+    target = {'r': ref[-1]['r'] - r_tol, 'ssd': ref[-1]['ssd'] - pairs_tol / n, 'fftmi': ref[-1]['fftmi'] - pairs_tol / n}
+    reach = {name: next((p['minutes'] for p in rec['curve'] if all(p[k] >= v - 1e-9 for k, v in target.items())), None)
+             for name, rec in record['recipes'].items()}
+    return {'target': target, 'minutes_to_quality': reach}
+
+
+def plot(record:dict, path:Path):
+    "Quality against minutes, one line per recipe: validation r, `ssd` and `fftmi` success."
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, 3, figsize=(12, 3.4), layout='constrained')
+    for name, rec in record['recipes'].items():
+        c = rec['curve']
+        for ax, k in zip(axs, ('r', 'ssd', 'fftmi')): ax.plot([p['minutes'] for p in c], [p[k] for p in c], marker='o', label=name)
+    for ax, k in zip(axs, ('validation r', '`ssd` success', '`fftmi` success')):
+        ax.set_xlabel('training minutes'); ax.set_title(k, fontsize=9)
+    t = record.get('summary', {}).get('target', {})
+    for ax, k in zip(axs, ('r', 'ssd', 'fftmi')):
+        if k in t: ax.axhline(t[k], color='k', ls=':', lw=1)
+    axs[0].legend(fontsize=8)
+    fig.savefig(path, dpi=90)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--fold', type=int, default=1)
+    ap.add_argument('--recipes', default='reference', help=f"comma-separated, of {sorted(RECIPES)}")
+    ap.add_argument('--val-images', type=int, default=3, help='validation images inside the training half (default 3 of 10)')
+    ap.add_argument('--every', type=int, default=250, help='steps between validation points')
+    ap.add_argument('--model', default='comir')
+    ap.add_argument('--r-tol', type=float, default=0.02); ap.add_argument('--pairs-tol', type=int, default=1)
+    ap.add_argument('--out', default='runs/time-to-quality'); ap.add_argument('--json', default='benchmarks/results_time_to_quality.json')
+    ap.add_argument('--plot', default='benchmarks/time_to_quality.png')
+    ap.add_argument('--smoke', action='store_true', help='the tiny network, 40 steps, validated every 20: checks the machinery only')
+    args = ap.parse_args(argv)
+    names = args.recipes.split(',')
+    if bad := [n for n in names if n not in RECIPES]: ap.error(f"unknown recipe(s) {bad}; valid: {sorted(RECIPES)}")
+    if args.smoke:   # never over the measured files
+        args.model, args.every, args.out = 'tiny', 20, args.out + '-smoke'
+        args.json, args.plot = '/tmp/time_to_quality_smoke.json', '/tmp/time_to_quality_smoke.png'
+    path = Path(args.json)
+    import json
+    record = json.loads(path.read_text()) if path.exists() and not args.smoke else {}
+    record.update({'command': 'python benchmarks/bench_time_to_quality.py ' + ' '.join(sys.argv[1:] if argv is None else argv),
+                   'commit': git_commit(), 'machine': f"{platform.machine()}, {os.cpu_count()} cores", 'fold': args.fold,
+                   'val_images': args.val_images, 'model': args.model})
+    record.setdefault('recipes', {})
+    def write():
+        record['summary'] = time_to_quality(record, args.r_tol, args.pairs_tol)
+        save_json(path, record)
+    for name in names:
+        run_recipe(name, args, Path(args.out), record, write)
+    import resource
+    record['peak_rss_mb'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    write(); plot(record, Path(args.plot))
+    print(record['summary'] or 'no reference curve yet: run --recipes reference first')
+
+
+if __name__ == '__main__':
+    main()
