@@ -8,8 +8,8 @@ __all__ = ['PLAN', 'RECIPE_CHOICES', 'TESTS', 'FAMILIES', 'PAPER_FINDING', 'Anal
            'mean_rate', 'logit_for_rate', 'simulate_grids', 'shift_for', 'variance_components', 'rejection_rate',
            'operating_characteristics', 'seeds_for_power', 'design_lines', 'primary_analysis', 'verdict_words',
            'verdict_sentence', 'core_rate_array', 'two_way_bootstrap', 'Family', 'family_records', 'family_table',
-           'sensitivity_table', 'network_values', 'value_array', 'collapse_table', 'rank_success', 'family_lines',
-           'answer_lines', 'collapse_sentence']
+           'sensitivity_table', 'network_values', 'value_array', 'collapse_table', 'collapse_for', 'rank_success',
+           'family_lines', 'answer_lines', 'collapse_sentence']
 
 # %% ../nbs/11b_plan.ipynb #3ff4ec42
 import dataclasses, json, math
@@ -384,7 +384,7 @@ class Family:
 
 FAMILIES = (
     Family('primary', "CoMIR's network, MSE, SHG / bright-field cores, B in colour, both folds", ('uwloci-comir-sup',), role='primary'),
-    Family('tiny-colour', "`tiny`, MSE, cores, B in colour, both folds", ('uwloci-rgb-sup',)),
+    Family('tiny-colour', "`tiny`, MSE, cores, B in colour, both folds", ('uwloci-rgb-sup5',)),
     Family('tiny-grey', "`tiny`, MSE, cores, B in grey, both folds", ('uwloci-grid', 'uwloci-f2')),
     Family('tiny-l1', "`tiny`, L1, cores, B in grey, fold 1", ('uwloci-grid',), critic='l1'),
     Family('tiny-cosine', "`tiny`, cosine, cores, B in grey, fold 1", ('uwloci-grid',), critic='cosine'),
@@ -432,7 +432,7 @@ def sensitivity_table(root, plan:AnalysisPlan|None=None, families=None, n_boot:i
 
 # %% ../nbs/11b_plan.ipynb #2ae79f0c
 def network_values(root, family:Family, column:str='effective_rank_bottleneck', all_cores:bool=True) -> pd.DataFrame:
-    "One row per CoMIR network of the family: fold, supervision, seed, `column` and its `ssd` success; with `all_cores`, only networks whose collapse measures saw every held-out core."
+    "One row per CoMIR network of the family: fold, supervision, seed, `column` and its `ssd` success; the networks whose collapse measures saw every held-out core (`all_cores`), or those that saw one core's patches (not `all_cores`)."
     rows = []
     for f in family.folders:
         d = Path(root)/f
@@ -446,7 +446,7 @@ def network_values(root, family:Family, column:str='effective_rank_bottleneck', 
                          column: getattr(r, column), 'ssd': r.success_rate, 'collapse_cores': info.get('collapse_cores', 1)})
     out = pd.DataFrame(rows, columns=['folder', 'cell_id', 'fold', 'supervision', 'seed', column, 'ssd', 'collapse_cores'])
     out = out.drop_duplicates('cell_id')
-    return out[out.collapse_cores > 1].reset_index(drop=True) if all_cores else out.reset_index(drop=True)
+    return out[(out.collapse_cores > 1) == all_cores].reset_index(drop=True)
 
 # %% ../nbs/11b_plan.ipynb #d4d0f90c
 def value_array(values:pd.DataFrame, column:str, variant:str, baseline:str='none') -> tuple[np.ndarray, list, list]:
@@ -475,19 +475,25 @@ def collapse_table(root, family:Family, plan:AnalysisPlan|None=None, all_cores:b
                      **{k: float(out[k][0]) for k in ('difference', 'ci_low', 'ci_high')}, 'all_cores': all_cores})
     return pd.DataFrame(rows)
 
-# %% ../nbs/11b_plan.ipynb #d8d6d985
+# %% ../nbs/11b_plan.ipynb #19690328
+def collapse_for(root, family:Family, plan:AnalysisPlan|None=None) -> pd.DataFrame:
+    "`collapse_table` from the all-core ranks where they give every variant an interval, else from every network's rank (`all_cores` says which)."
+    full = collapse_table(root, family, plan, all_cores=True)
+    return full if np.isfinite(full[['ci_low', 'ci_high']].to_numpy()).all() else collapse_table(root, family, plan, all_cores=False)
+
+# %% ../nbs/11b_plan.ipynb #b2dc8eed
 def rank_success(root, family:Family, all_cores:bool=True) -> dict:
     "Spearman's ρ between the bottleneck's effective rank and `ssd` success over the family's networks, with its bootstrap interval."
     v = network_values(root, family, all_cores=all_cores)
     return {'family': family.name, 'networks': len(v), 'all_cores': all_cores, **spearman_ci(v.effective_rank_bottleneck, v.ssd)}
 
-# %% ../nbs/11b_plan.ipynb #5312f4d0
+# %% ../nbs/11b_plan.ipynb #1cfc3c18
 PAPER_FINDING = ("the representations learned without supervision of the bottleneck (the plain CoMIR) registered best, on both "
                  "datasets; supervising the bottleneck led to partial dimensional collapse of its embedding space")
 
 def _ci(r) -> str: return f"{r.difference:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
 
-# %% ../nbs/11b_plan.ipynb #0eafec69
+# %% ../nbs/11b_plan.ipynb #d8e2f16d
 def family_lines(table:pd.DataFrame, plan:AnalysisPlan|None=None) -> list[str]:
     "The secondary families as a markdown table: each variant's difference from the plain CoMIR with its 95 % interval over networks."
     plan = plan or PLAN
@@ -501,7 +507,7 @@ def family_lines(table:pd.DataFrame, plan:AnalysisPlan|None=None) -> list[str]:
                  + ' | '.join(_ci(t.loc[v]) for v in plan.variants) + f' | {ok} |')
     return L
 
-# %% ../nbs/11b_plan.ipynb #9ef6ddd5
+# %% ../nbs/11b_plan.ipynb #38a1a318
 def _against_paper(t:pd.DataFrame, what:str) -> str:
     n, fams = len(t), t.family.nunique()
     above, below = int((t.ci_low > 0).sum()), int((t.ci_high < 0).sum())
@@ -512,7 +518,7 @@ def _against_paper(t:pd.DataFrame, what:str) -> str:
             f"{'not contradicted' if above == 0 else 'contradicted in ' + str(above) + ' comparisons'}, and a loss is not "
             "established: these families are secondary.")
 
-# %% ../nbs/11b_plan.ipynb #2eae9efd
+# %% ../nbs/11b_plan.ipynb #1bfeb1c5
 def answer_lines(root, plan:AnalysisPlan|None=None, families=None) -> list[str]:
     "What the pages say about the question, generated from the study folders under `root` by the plan's analysis."
     plan, families = plan or PLAN, families or FAMILIES
@@ -537,14 +543,14 @@ def answer_lines(root, plan:AnalysisPlan|None=None, families=None) -> list[str]:
         L.append(collapse_sentence(root, families))
     return L
 
-# %% ../nbs/11b_plan.ipynb #62f26100
+# %% ../nbs/11b_plan.ipynb #630f36ee
 def collapse_sentence(root, families=None, plan:AnalysisPlan|None=None) -> str:
     "The collapse point, from the networks whose rank saw every held-out core, else from the one-core ranks (said so)."
     plan, families = plan or PLAN, families or FAMILIES
     fams = [f for f in families if f.role == 'secondary' and f.critic == plan.critic and f.dataset == 'cores']
-    best = max(fams, key=lambda f: len(network_values(root, f)))
-    full = len(network_values(root, best)) > 0
-    t = collapse_table(root, best, plan, all_cores=full)
+    tables = {f.name: collapse_for(root, f, plan) for f in fams}
+    best = max(fams, key=lambda f: (bool(tables[f.name].all_cores.all()), tables[f.name].networks_per_arm.min()))
+    t = tables[best.name]; full = bool(t.all_cores.all())
     where = 'every held-out core' if full else 'the three patches of one held-out core (networks trained before the all-core measure)'
     lower = int((t.ci_high < 0).sum())
     return (f"- *Collapse* ({best.label}, {int(t.networks_per_arm.min())} networks per variant, rank from {where}): the "

@@ -88,9 +88,9 @@ def test_answer_follows_the_files(tmp_path):
     "Change a network's records and the generated answer changes with them: no number in it is typed."
     import shutil
     from corepreg.plan import answer_lines
-    shutil.copytree(ROOT/'results'/'uwloci-rgb-sup', tmp_path/'uwloci-rgb-sup')
+    shutil.copytree(ROOT/'results'/'uwloci-rgb-sup5', tmp_path/'uwloci-rgb-sup5')
     before = answer_lines(tmp_path)
-    f = tmp_path/'uwloci-rgb-sup'/'records'/'folder-f1-s0-dense-mse.csv'
+    f = tmp_path/'uwloci-rgb-sup5'/'records'/'folder-f1-s0-dense-mse.csv'
     recs = __import__('pandas').read_csv(f)
     recs.loc[recs.method == 'ssd', 'success'] = True                      # this network now registers every ssd pair
     recs.to_csv(f, index=False)
