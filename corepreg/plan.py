@@ -7,9 +7,9 @@ __all__ = ['PLAN', 'RECIPE_CHOICES', 'TESTS', 'FAMILIES', 'PAPER_FINDING', 'Anal
            'arm_fold_t', 'network_t', 'pooled_mcnemar', 'network_rates', 'success_array', 'spread_statistics',
            'mean_rate', 'logit_for_rate', 'simulate_grids', 'shift_for', 'variance_components', 'rejection_rate',
            'operating_characteristics', 'seeds_for_power', 'design_lines', 'primary_analysis', 'verdict_words',
-           'verdict_sentence', 'core_rate_array', 'two_way_bootstrap', 'Family', 'family_records', 'family_table',
-           'sensitivity_table', 'network_values', 'value_array', 'collapse_table', 'collapse_for', 'rank_success',
-           'family_lines', 'answer_lines', 'collapse_sentence']
+           'verdict_sentence', 'core_rate_array', 'two_way_bootstrap', 'Family', 'family_records', 'with_networks',
+           'family_table', 'sensitivity_table', 'network_values', 'value_array', 'collapse_table', 'collapse_for',
+           'rank_success', 'family_lines', 'answer_lines', 'collapse_sentence']
 
 # %% ../nbs/11b_plan.ipynb #3ff4ec42
 import dataclasses, json, math
@@ -401,14 +401,16 @@ def family_records(family:Family, root) -> pd.DataFrame:
     recs = recs[(recs.representation == 'comir') & (recs.critic == family.critic)]
     return recs.drop_duplicates(['cell_id', 'method', 'pair']).reset_index(drop=True)
 
-# %% ../nbs/11b_plan.ipynb #c2222fb7
+# %% ../nbs/11b_plan.ipynb #ead9e87f
+def with_networks(root, families=None) -> list[tuple[Family, pd.DataFrame]]:
+    "(family, its records) for each family (default `FAMILIES`) that has networks under `root`."
+    return [(f, r) for f in (families or FAMILIES) for r in [family_records(f, root)] if len(r)]
+
+# %% ../nbs/11b_plan.ipynb #295ef5d7
 def family_table(root, plan:AnalysisPlan|None=None, families=None) -> pd.DataFrame:
     "The plan's analysis of every family that has networks: one row per variant; `words` is what the pages may say of it."
-    plan, families = plan or PLAN, families or FAMILIES
-    rows = []
-    for fam in families:
-        recs = family_records(fam, root)
-        if recs.empty: continue
+    plan, rows = plan or PLAN, []
+    for fam, recs in with_networks(root, families):
         t = primary_analysis(recs, dataclasses.replace(plan, critic=fam.critic)).assign(family=fam.name, label=fam.label, role=fam.role,
                                                                                        dataset=fam.dataset, critic=fam.critic)
         if fam.role != 'primary':   # secondary: intervals, and the one statement that intervals alone support
@@ -417,20 +419,17 @@ def family_table(root, plan:AnalysisPlan|None=None, families=None) -> pd.DataFra
         rows.append(t)
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
-# %% ../nbs/11b_plan.ipynb #253fc0e3
+# %% ../nbs/11b_plan.ipynb #63e7084f
 def sensitivity_table(root, plan:AnalysisPlan|None=None, families=None, n_boot:int=2000) -> pd.DataFrame:
     "The two-way (networks × cores) bootstrap interval of each variant's difference, per family: the core-level sensitivity analysis."
-    plan, families = plan or PLAN, families or FAMILIES
-    rows = []
-    for fam in families:
-        recs = family_records(fam, root)
-        if recs.empty: continue
+    plan, rows = plan or PLAN, []
+    for fam, recs in with_networks(root, families):
         for v in plan.variants:
             b = two_way_bootstrap(core_rate_array(recs, v, plan.baseline, plan.method), n_boot=n_boot)
             rows.append({'family': fam.name, 'supervision': v, **{k: float(b[k][0]) for k in ('difference', 'ci_low', 'ci_high', 'p')}})
     return pd.DataFrame(rows)
 
-# %% ../nbs/11b_plan.ipynb #2ae79f0c
+# %% ../nbs/11b_plan.ipynb #8803942b
 def network_values(root, family:Family, column:str='effective_rank_bottleneck', all_cores:bool=True) -> pd.DataFrame:
     "One row per CoMIR network of the family: fold, supervision, seed, `column` and its `ssd` success; the networks whose collapse measures saw every held-out core (`all_cores`), or those that saw one core's patches (not `all_cores`)."
     rows = []
@@ -448,7 +447,7 @@ def network_values(root, family:Family, column:str='effective_rank_bottleneck', 
     out = out.drop_duplicates('cell_id')
     return out[(out.collapse_cores > 1) == all_cores].reset_index(drop=True)
 
-# %% ../nbs/11b_plan.ipynb #d4d0f90c
+# %% ../nbs/11b_plan.ipynb #c1558c02
 def value_array(values:pd.DataFrame, column:str, variant:str, baseline:str='none') -> tuple[np.ndarray, list, list]:
     "(values (1, 2, folds, seeds), folds, seeds) of one column for `variant` and `baseline`, over the seeds both have in every fold."
     v = values[values.supervision.isin([variant, baseline])]
@@ -461,7 +460,7 @@ def value_array(values:pd.DataFrame, column:str, variant:str, baseline:str='none
     arr = np.array([[[tab.loc[(a, f, s)] for s in seeds] for f in folds] for a in (variant, baseline)], float)
     return arr[None], folds, seeds
 
-# %% ../nbs/11b_plan.ipynb #183cbde0
+# %% ../nbs/11b_plan.ipynb #ae513855
 def collapse_table(root, family:Family, plan:AnalysisPlan|None=None, all_cores:bool=True) -> pd.DataFrame:
     "Each variant's bottleneck effective rank against the plain CoMIR's: means, difference with its 95 % t interval over networks."
     plan = plan or PLAN
@@ -475,25 +474,25 @@ def collapse_table(root, family:Family, plan:AnalysisPlan|None=None, all_cores:b
                      **{k: float(out[k][0]) for k in ('difference', 'ci_low', 'ci_high')}, 'all_cores': all_cores})
     return pd.DataFrame(rows)
 
-# %% ../nbs/11b_plan.ipynb #19690328
+# %% ../nbs/11b_plan.ipynb #26eb099c
 def collapse_for(root, family:Family, plan:AnalysisPlan|None=None) -> pd.DataFrame:
     "`collapse_table` from the all-core ranks where they give every variant an interval, else from every network's rank (`all_cores` says which)."
     full = collapse_table(root, family, plan, all_cores=True)
     return full if np.isfinite(full[['ci_low', 'ci_high']].to_numpy()).all() else collapse_table(root, family, plan, all_cores=False)
 
-# %% ../nbs/11b_plan.ipynb #b2dc8eed
+# %% ../nbs/11b_plan.ipynb #5d3c6401
 def rank_success(root, family:Family, all_cores:bool=True) -> dict:
     "Spearman's ρ between the bottleneck's effective rank and `ssd` success over the family's networks, with its bootstrap interval."
     v = network_values(root, family, all_cores=all_cores)
     return {'family': family.name, 'networks': len(v), 'all_cores': all_cores, **spearman_ci(v.effective_rank_bottleneck, v.ssd)}
 
-# %% ../nbs/11b_plan.ipynb #1cfc3c18
+# %% ../nbs/11b_plan.ipynb #3c900dd3
 PAPER_FINDING = ("the representations learned without supervision of the bottleneck (the plain CoMIR) registered best, on both "
                  "datasets; supervising the bottleneck led to partial dimensional collapse of its embedding space")
 
 def _ci(r) -> str: return f"{r.difference:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
 
-# %% ../nbs/11b_plan.ipynb #d8e2f16d
+# %% ../nbs/11b_plan.ipynb #7fb87541
 def family_lines(table:pd.DataFrame, plan:AnalysisPlan|None=None) -> list[str]:
     "The secondary families as a markdown table: each variant's difference from the plain CoMIR with its 95 % interval over networks."
     plan = plan or PLAN
@@ -507,7 +506,7 @@ def family_lines(table:pd.DataFrame, plan:AnalysisPlan|None=None) -> list[str]:
                  + ' | '.join(_ci(t.loc[v]) for v in plan.variants) + f' | {ok} |')
     return L
 
-# %% ../nbs/11b_plan.ipynb #38a1a318
+# %% ../nbs/11b_plan.ipynb #a95181f8
 def _against_paper(t:pd.DataFrame, what:str) -> str:
     n, fams = len(t), t.family.nunique()
     above, below = int((t.ci_low > 0).sum()), int((t.ci_high < 0).sum())
@@ -518,7 +517,7 @@ def _against_paper(t:pd.DataFrame, what:str) -> str:
             f"{'not contradicted' if above == 0 else 'contradicted in ' + str(above) + ' comparisons'}, and a loss is not "
             "established: these families are secondary.")
 
-# %% ../nbs/11b_plan.ipynb #1bfeb1c5
+# %% ../nbs/11b_plan.ipynb #ad02fa97
 def answer_lines(root, plan:AnalysisPlan|None=None, families=None) -> list[str]:
     "What the pages say about the question, generated from the study folders under `root` by the plan's analysis."
     plan, families = plan or PLAN, families or FAMILIES
@@ -543,7 +542,7 @@ def answer_lines(root, plan:AnalysisPlan|None=None, families=None) -> list[str]:
         L.append(collapse_sentence(root, families))
     return L
 
-# %% ../nbs/11b_plan.ipynb #630f36ee
+# %% ../nbs/11b_plan.ipynb #076a6677
 def collapse_sentence(root, families=None, plan:AnalysisPlan|None=None) -> str:
     "The collapse point, from the networks whose rank saw every held-out core, else from the one-core ranks (said so)."
     plan, families = plan or PLAN, families or FAMILIES
