@@ -471,7 +471,8 @@ def collapse_table(root, family:Family, plan:AnalysisPlan|None=None, all_cores:b
         out = arm_fold_t(arr) if arr.shape[-1] else {k: [np.nan] for k in ('difference', 'ci_low', 'ci_high', 'p')}
         rows.append({'family': family.name, 'supervision': v, 'rank_variant': arr[0, 0].mean() if arr.size else np.nan,
                      'rank_baseline': arr[0, 1].mean() if arr.size else np.nan, 'networks_per_arm': len(folds) * len(seeds),
-                     **{k: float(out[k][0]) for k in ('difference', 'ci_low', 'ci_high')}, 'all_cores': all_cores})
+                     **{k: float(out[k][0]) for k in ('difference', 'ci_low', 'ci_high')}, 'all_cores': all_cores,
+                     'folds': ' and '.join(map(str, folds)) if seeds else ''})
     return pd.DataFrame(rows)
 
 # %% ../nbs/11b_plan.ipynb #26eb099c
@@ -552,7 +553,8 @@ def collapse_sentence(root, families=None, plan:AnalysisPlan|None=None) -> str:
     t = tables[best.name]; full = bool(t.all_cores.all())
     where = 'every held-out core' if full else 'the three patches of one held-out core (networks trained before the all-core measure)'
     lower = int((t.ci_high < 0).sum())
-    return (f"- *Collapse* ({best.label}, {int(t.networks_per_arm.min())} networks per variant, rank from {where}): the "
+    return (f"- *Collapse* ({best.label}; the networks whose rank came from {where}: {int(t.networks_per_arm.min())} per variant, "
+            f"fold {t.folds.iloc[0]}): the "
             f"bottleneck's effective rank with supervision minus without, " + '; '.join(f"`{r.supervision}` {_ci(r)}" for r in t.itertuples())
             + f" (plain CoMIR {t.rank_baseline.iloc[0]:.1f}). {lower} of {len(t)} intervals lie wholly below 0"
             + (": partial collapse, as the paper found." if lower == len(t) else "."))
