@@ -21,10 +21,8 @@ run alone on the cores, since the minutes are the measurement):
     python benchmarks/bench_time_to_quality.py --fold 1 --recipes reference,short --every 250
     python benchmarks/bench_time_to_quality.py --smoke      # a two-minute check of the machinery with the tiny network
 """
-import argparse, dataclasses, os, platform, sys, time
+import argparse, dataclasses, json, os, platform, resource, sys
 from pathlib import Path
-
-import numpy as np
 
 from corepreg.core import save_json
 from corepreg.study import git_commit
@@ -48,7 +46,7 @@ def cell_config(fold:int, changes:dict, val_images:int, model:str='comir'):
     grid = grid_from_args(parser().parse_args(STUDY_ARGS))
     cfg = train_config(grid, Cell('folder', fold, 0, 'none', 'mse'))
     cfg = cfg.replace(model=model, data=cfg.data.replace(val_images=val_images))
-    return cfg.replace(**{k: v for k, v in changes.items()})
+    return cfg.replace(**changes)
 
 
 def validation_set(cfg, patch:int=256):
@@ -61,7 +59,6 @@ def validation_set(cfg, patch:int=256):
 
 def judge(run_dir:Path, records:list, cfg, methods=('ssd', 'fftmi')) -> dict:
     "Validation r on the trainer's fixed validation patches, and each method's success on the validation pairs."
-    import dataclasses as dc
     import torch
     from corepreg.evaluate import evaluate
     from corepreg.infer import Representer
@@ -69,7 +66,7 @@ def judge(run_dir:Path, records:list, cfg, methods=('ssd', 'fftmi')) -> dict:
     rep = Representer(run_dir)
     xa, xb = validation_patches(cfg, 64)
     with torch.no_grad(): v = validate(rep.models['A'].net, rep.models['B'].net, xa, xb, cfg.loss.critic)
-    comirs = [dc.replace(r, fixed=rep(r.fixed, 'A'), moving=rep(r.moving, 'B')) for r in records]
+    comirs = [dataclasses.replace(r, fixed=rep(r.fixed, 'A'), moving=rep(r.moving, 'B')) for r in records]
     return {'r': v['val_r'], **{m: float(evaluate(comirs, m, progress=False, workers=2)['success'].mean()) for m in methods}}
 
 
@@ -141,7 +138,6 @@ def main(argv=None):
         args.model, args.every, args.out = 'tiny', 20, args.out + '-smoke'
         args.json, args.plot = '/tmp/time_to_quality_smoke.json', '/tmp/time_to_quality_smoke.png'
     path = Path(args.json)
-    import json
     record = json.loads(path.read_text()) if path.exists() and not args.smoke else {}
     record.update({'command': 'python benchmarks/bench_time_to_quality.py ' + ' '.join(sys.argv[1:] if argv is None else argv),
                    'commit': git_commit(), 'machine': f"{platform.machine()}, {os.cpu_count()} cores", 'fold': args.fold,
@@ -152,7 +148,6 @@ def main(argv=None):
         save_json(path, record)
     for name in names:
         run_recipe(name, args, Path(args.out), record, write)
-    import resource
     record['peak_rss_mb'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     write(); plot(record, Path(args.plot))
     print(record['summary'] or 'no reference curve yet: run --recipes reference first')

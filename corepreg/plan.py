@@ -4,12 +4,12 @@
 
 # %% auto #0
 __all__ = ['PLAN', 'RECIPE_CHOICES', 'TESTS', 'FAMILIES', 'PAPER_FINDING', 'AnalysisPlan', 'plan_lines', 'choice_lines',
-           'arm_fold_t', 'network_t', 'pooled_mcnemar', 'network_rates', 'success_array', 'spread_statistics',
-           'mean_rate', 'logit_for_rate', 'simulate_grids', 'shift_for', 'variance_components', 'rejection_rate',
-           'operating_characteristics', 'seeds_for_power', 'design_lines', 'primary_analysis', 'verdict_words',
-           'verdict_sentence', 'core_rate_array', 'two_way_bootstrap', 'Family', 'family_records', 'with_networks',
-           'family_table', 'sensitivity_table', 'network_values', 'value_array', 'collapse_table', 'collapse_for',
-           'rank_success', 'family_lines', 'answer_lines', 'collapse_sentence']
+           'arm_fold_t', 'network_t', 'pooled_mcnemar', 'network_rates', 'common_seeds', 'success_array',
+           'spread_statistics', 'mean_rate', 'logit_for_rate', 'simulate_grids', 'shift_for', 'variance_components',
+           'rejection_rate', 'operating_characteristics', 'seeds_for_power', 'design_lines', 'primary_analysis',
+           'verdict_words', 'verdict_sentence', 'core_rate_array', 'two_way_bootstrap', 'Family', 'family_records',
+           'with_networks', 'family_table', 'sensitivity_table', 'network_values', 'value_array', 'collapse_table',
+           'collapse_for', 'rank_success', 'family_lines', 'answer_lines', 'collapse_sentence']
 
 # %% ../nbs/11b_plan.ipynb #3ff4ec42
 import dataclasses, json, math
@@ -147,7 +147,14 @@ def network_rates(records:pd.DataFrame, method:str='ssd') -> pd.DataFrame:
     g = r.groupby(['dataset', 'critic', 'fold', 'supervision', 'seed'])
     return g.agg(success_rate=('success', 'mean'), n_pairs=('success', 'size'), n_cores=('name', 'nunique')).reset_index()
 
-# %% ../nbs/11b_plan.ipynb #6e84ffb4
+# %% ../nbs/11b_plan.ipynb #3a30e86e
+def common_seeds(frame:pd.DataFrame, variant:str, baseline:str, folds) -> list:
+    "The seeds that `variant` and `baseline` both have in every one of `folds` (a frame with fold, supervision and seed columns)."
+    have = frame.groupby(['fold', 'supervision']).seed.agg(set)
+    sets = [have.get((f, a), set()) for f in folds for a in (variant, baseline)]
+    return sorted(set.intersection(*sets)) if sets else []
+
+# %% ../nbs/11b_plan.ipynb #c4e66828
 def success_array(records:pd.DataFrame, variant:str, baseline:str='none', method:str='ssd', folds=None) -> tuple[np.ndarray, list, list]:
     "(success (1, 2, folds, seeds, pairs), folds, seeds) of `variant` against `baseline` in `records` (one dataset and critic)."
     r = records[(records.representation == 'comir') & (records.method == method) & records.supervision.isin([variant, baseline])]
@@ -155,8 +162,7 @@ def success_array(records:pd.DataFrame, variant:str, baseline:str='none', method
     for col in ('dataset', 'critic'):
         if r[col].nunique() > 1: raise ValueError(f"records of several {col}s {sorted(r[col].unique())}: select one first")
     folds = sorted(r.fold.unique()) if folds is None else list(folds)
-    have = r.groupby(['fold', 'supervision']).seed.agg(set)
-    seeds = sorted(set.intersection(*[have.get((f, a), set()) for f in folds for a in (variant, baseline)]))
+    seeds = common_seeds(r, variant, baseline, folds)
     if not seeds: raise ValueError(f"no seed of {variant!r} and {baseline!r} in every fold {folds}")
     out = []
     for f in folds:
@@ -167,7 +173,7 @@ def success_array(records:pd.DataFrame, variant:str, baseline:str='none', method
     if len({o.shape for o in out}) > 1: raise ValueError(f"folds {folds} have different numbers of pairs: {[o.shape[-1] for o in out]}")
     return np.stack(out, 1)[None], folds, seeds
 
-# %% ../nbs/11b_plan.ipynb #8cc6049c
+# %% ../nbs/11b_plan.ipynb #e5bd8aae
 def _rate_tables(records:pd.DataFrame, method:str) -> tuple[list, int]:
     "Per (dataset, critic, fold, supervision) group, the seeds × cores table of success rates; and the pairs per network and core."
     r = records[(records.representation == 'comir') & (records.method == method)]
@@ -176,7 +182,7 @@ def _rate_tables(records:pd.DataFrame, method:str) -> tuple[list, int]:
             for _, g in c.groupby(['dataset', 'critic', 'fold', 'supervision'])]
     return [t for t in tabs if len(t) > 1 and not np.isnan(t).any()], int(c['size'].median())
 
-# %% ../nbs/11b_plan.ipynb #17fd9f4f
+# %% ../nbs/11b_plan.ipynb #89468761
 def spread_statistics(tables:list) -> np.ndarray:
     "Mean over groups of: the SD of the networks' rates, the SD of the cores' rates, the residual SD of the network × core table."
     def resid(t):
@@ -186,7 +192,7 @@ def spread_statistics(tables:list) -> np.ndarray:
                      np.mean([t.mean(-2).std(-1, ddof=1) for t in tables], 0),
                      np.mean([resid(t) for t in tables], 0)])
 
-# %% ../nbs/11b_plan.ipynb #0050e07a
+# %% ../nbs/11b_plan.ipynb #28372d51
 _NODES = np.polynomial.hermite_e.hermegauss(48)
 
 def mean_rate(mu:float, sd:float) -> float:
@@ -194,16 +200,16 @@ def mean_rate(mu:float, sd:float) -> float:
     x, w = _NODES
     return float((expit(mu + sd * x) * w).sum() / w.sum())
 
-# %% ../nbs/11b_plan.ipynb #31779795
+# %% ../nbs/11b_plan.ipynb #eef120b7
 def logit_for_rate(rate:float, sd:float) -> float:
     "The μ whose `mean_rate(μ, sd)` is `rate`."
     rate = min(max(float(rate), 1e-4), 1 - 1e-4)
     return brentq(lambda m: mean_rate(m, sd) - rate, -40, 40)
 
-# %% ../nbs/11b_plan.ipynb #eaffac2d
+# %% ../nbs/11b_plan.ipynb #f31ff98a
 def _total_sd(c:dict) -> float: return math.sqrt(c['sd_network'] ** 2 + c['sd_core'] ** 2 + c['sd_interaction'] ** 2)
 
-# %% ../nbs/11b_plan.ipynb #b04e1eef
+# %% ../nbs/11b_plan.ipynb #dcfa6d78
 def simulate_grids(n_grids:int, seeds:int, folds:int, components:dict, rate:float, shift:float=0.0, cores:int=10,
                    pairs_per_core:int=12, seed:int=0) -> np.ndarray:
     """Simulated comparisons (n_grids, 2, folds, seeds, cores × pairs_per_core): arm 0 (the variant, its logit moved by `shift`)
@@ -216,13 +222,13 @@ def simulate_grids(n_grids:int, seeds:int, folds:int, components:dict, rate:floa
     p = expit(mu + np.array([shift, 0.0])[:, None, None, None] + core + net + inter)
     return (rng.random((n_grids, 2, folds, seeds, cores, pairs_per_core)) < p[..., None]).reshape(n_grids, 2, folds, seeds, -1)
 
-# %% ../nbs/11b_plan.ipynb #e5be26e1
+# %% ../nbs/11b_plan.ipynb #2f52c403
 def shift_for(delta:float, rate:float, components:dict) -> float:
     "The logit shift that lowers the expected success rate from `rate` by `delta` (the simulated effect of size δ)."
     sd = _total_sd(components)
     return logit_for_rate(rate - delta, sd) - logit_for_rate(rate, sd)
 
-# %% ../nbs/11b_plan.ipynb #3d03f860
+# %% ../nbs/11b_plan.ipynb #144173f0
 def variance_components(records:pd.DataFrame, method:str='ssd', reps:int=150, seed:int=0,
                         grid:dict|None=None) -> dict:
     "Fit σ_network, σ_core, σ_interaction (logit scale) to a study folder's records by matching `spread_statistics` in simulation."
@@ -246,14 +252,14 @@ def variance_components(records:pd.DataFrame, method:str='ssd', reps:int=150, se
     return {**comp, 'observed': target.round(4).tolist(), 'fitted': best[2].round(4).tolist(), 'networks_per_group': S,
             'cores': C, 'pairs_per_core': pairs, 'groups': len(tables), 'mean_rate': float(np.mean([t.mean() for t in tables]))}
 
-# %% ../nbs/11b_plan.ipynb #5311bfbd
+# %% ../nbs/11b_plan.ipynb #4bb39520
 def rejection_rate(p:np.ndarray, alpha:float) -> dict:
     "Share of `p` below `alpha`, with its 95 % Clopper–Pearson interval."
     k, n = int((np.asarray(p) < alpha).sum()), len(p)
     ci = stats.binomtest(k, n).proportion_ci(0.95)
     return {'rate': k / n, 'ci_low': ci.low, 'ci_high': ci.high, 'grids': n}
 
-# %% ../nbs/11b_plan.ipynb #0a35f0fb
+# %% ../nbs/11b_plan.ipynb #41482b07
 def operating_characteristics(components:dict, rate:float, seeds=(3, 5), folds:int=2, deltas=(0.0, 0.05, 0.10),
                               tests=tuple(TESTS), n_grids:int=2000, alpha:float=0.05, family:int=3, seed:int=0) -> pd.DataFrame:
     "Rejection rate of each test on simulated grids: at δ = 0 at level α (false positives), at δ > 0 at α / `family` (power)."
@@ -267,7 +273,7 @@ def operating_characteristics(components:dict, rate:float, seeds=(3, 5), folds:i
                              **rejection_rate(TESTS[name](grids)['p'], level)})
     return pd.DataFrame(rows)
 
-# %% ../nbs/11b_plan.ipynb #ba779b37
+# %% ../nbs/11b_plan.ipynb #5ed9b0f7
 def seeds_for_power(components:dict, rate:float, delta:float, target:float=0.8, folds:int=2, alpha:float=0.05, family:int=3,
                     n_grids:int=1000, max_seeds:int=30, seed:int=0) -> int|None:
     "The fewest seeds per variant and fold at which the planned test finds a drop of `delta` with probability `target` (None past `max_seeds`)."
@@ -277,7 +283,7 @@ def seeds_for_power(components:dict, rate:float, delta:float, target:float=0.8, 
         if (p < alpha / family).mean() >= target: return s
     return None
 
-# %% ../nbs/11b_plan.ipynb #9323c7e2
+# %% ../nbs/11b_plan.ipynb #406fa755
 def design_lines(oc:pd.DataFrame, plan:AnalysisPlan|None=None, seeds_needed:int|None=None) -> list[str]:
     "The simulation's answer for the plan's design, in words: each test's false-positive rate, the planned test's power at δ and 2δ."
     plan = plan or PLAN
@@ -293,7 +299,7 @@ def design_lines(oc:pd.DataFrame, plan:AnalysisPlan|None=None, seeds_needed:int|
     if seeds_needed: L.append(f"- {seeds_needed} seeds per variant and fold would give {plan.power_target:.0%} power at δ = {plan.delta:.2f}.")
     return L
 
-# %% ../nbs/11b_plan.ipynb #b24fb37c
+# %% ../nbs/11b_plan.ipynb #376f8550
 def primary_analysis(records:pd.DataFrame, plan:AnalysisPlan|None=None, method:str|None=None, variants=None) -> pd.DataFrame:
     "The plan's test of each variant against the baseline on a study folder's records (one dataset and critic), Holm-adjusted over the family."
     plan = plan or PLAN
@@ -313,7 +319,7 @@ def primary_analysis(records:pd.DataFrame, plan:AnalysisPlan|None=None, method:s
     out['verdict'] = [verdict_words(r, plan) for r in out.itertuples()]
     return out
 
-# %% ../nbs/11b_plan.ipynb #0438a2c2
+# %% ../nbs/11b_plan.ipynb #ecc8ba07
 def verdict_words(row, plan:AnalysisPlan|None=None) -> str:
     "What the plan lets the pages say of one comparison: 'worse', 'better', 'no improvement of δ or more' or 'inconclusive at this size'."
     plan = plan or PLAN
@@ -321,7 +327,7 @@ def verdict_words(row, plan:AnalysisPlan|None=None) -> str:
     if row.sim_high < plan.delta: return f'no improvement of {plan.delta:.2f} or more'
     return 'inconclusive at this size'
 
-# %% ../nbs/11b_plan.ipynb #d233d90a
+# %% ../nbs/11b_plan.ipynb #51db27a1
 def verdict_sentence(table:pd.DataFrame, plan:AnalysisPlan|None=None, what:str="CoMIR's network", seeds_needed:int|None=None) -> str:
     "The sentence the plan allows for one family: each variant's difference with its interval, then the words its test supports."
     plan = plan or PLAN
@@ -344,7 +350,7 @@ def verdict_sentence(table:pd.DataFrame, plan:AnalysisPlan|None=None, what:str="
         words.append(f"For {', '.join(rest)} the result is inconclusive at this size{size}.")
     return head + ' ' + ' '.join(words)
 
-# %% ../nbs/11b_plan.ipynb #caf7bb85
+# %% ../nbs/11b_plan.ipynb #6264d57a
 def core_rate_array(records:pd.DataFrame, variant:str, baseline:str='none', method:str='ssd') -> np.ndarray:
     "Success rates (1, 2, folds, seeds, cores) of `variant` and `baseline` per network and held-out core, over the seeds both arms have in every fold."
     s, folds, seeds = success_array(records, variant, baseline, method)
@@ -357,7 +363,7 @@ def core_rate_array(records:pd.DataFrame, variant:str, baseline:str='none', meth
     if len({o.shape for o in out}) > 1: raise ValueError(f"folds {folds} hold different numbers of cores")
     return np.stack(out, 1)[None]
 
-# %% ../nbs/11b_plan.ipynb #ff1e0d89
+# %% ../nbs/11b_plan.ipynb #6bdcc923
 def two_way_bootstrap(rates:np.ndarray, n_boot:int=1000, level:float=0.95, seed:int=0) -> dict:
     """Percentile interval of the arm difference for `rates` (grids, 2, folds, seeds, cores), resampling the cores of each fold and
     the networks of each arm and fold, independently and with replacement; p: twice the smaller tail of the replicates at 0."""
@@ -371,7 +377,7 @@ def two_way_bootstrap(rates:np.ndarray, n_boot:int=1000, level:float=0.95, seed:
     p = np.minimum(1.0, 2 * np.minimum((d <= 0).mean(1), (d >= 0).mean(1)))
     return {'difference': (rates[:, 0] - rates[:, 1]).mean((1, 2, 3)), 'ci_low': lo, 'ci_high': hi, 'p': p}
 
-# %% ../nbs/11b_plan.ipynb #b7d5bf65
+# %% ../nbs/11b_plan.ipynb #e5362187
 @dataclasses.dataclass(frozen=True)
 class Family:
     "A set of networks that the pages analyse together: its study folders in `results/`, the critic, and its role in the plan."
@@ -392,21 +398,21 @@ FAMILIES = (
     Family('isl-grey', "`tiny`, MSE, ISL tiles, B in grey, fold 1", ('isl-grid',), dataset='isl'),
 )
 
-# %% ../nbs/11b_plan.ipynb #ee269081
+# %% ../nbs/11b_plan.ipynb #85cecee5
 def family_records(family:Family, root) -> pd.DataFrame:
     "Every registered pair of the family's CoMIR networks (its folders that exist under `root`, its critic)."
-    frames = [all_records(Path(root)/f) for f in family.folders if (Path(root)/f/'results.csv').exists()]
-    recs = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else pd.DataFrame()
-    if recs.empty: return recs
+    frames = [r for f in family.folders if (Path(root)/f/'results.csv').exists() for r in [all_records(Path(root)/f)] if len(r)]
+    if not frames: return pd.DataFrame()
+    recs = pd.concat(frames, ignore_index=True)
     recs = recs[(recs.representation == 'comir') & (recs.critic == family.critic)]
     return recs.drop_duplicates(['cell_id', 'method', 'pair']).reset_index(drop=True)
 
-# %% ../nbs/11b_plan.ipynb #ead9e87f
+# %% ../nbs/11b_plan.ipynb #f2bf5ab6
 def with_networks(root, families=None) -> list[tuple[Family, pd.DataFrame]]:
     "(family, its records) for each family (default `FAMILIES`) that has networks under `root`."
     return [(f, r) for f in (families or FAMILIES) for r in [family_records(f, root)] if len(r)]
 
-# %% ../nbs/11b_plan.ipynb #295ef5d7
+# %% ../nbs/11b_plan.ipynb #9cf16c96
 def family_table(root, plan:AnalysisPlan|None=None, families=None) -> pd.DataFrame:
     "The plan's analysis of every family that has networks: one row per variant; `words` is what the pages may say of it."
     plan, rows = plan or PLAN, []
@@ -419,7 +425,7 @@ def family_table(root, plan:AnalysisPlan|None=None, families=None) -> pd.DataFra
         rows.append(t)
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
-# %% ../nbs/11b_plan.ipynb #63e7084f
+# %% ../nbs/11b_plan.ipynb #9f312481
 def sensitivity_table(root, plan:AnalysisPlan|None=None, families=None, n_boot:int=2000) -> pd.DataFrame:
     "The two-way (networks × cores) bootstrap interval of each variant's difference, per family: the core-level sensitivity analysis."
     plan, rows = plan or PLAN, []
@@ -429,7 +435,7 @@ def sensitivity_table(root, plan:AnalysisPlan|None=None, families=None, n_boot:i
             rows.append({'family': fam.name, 'supervision': v, **{k: float(b[k][0]) for k in ('difference', 'ci_low', 'ci_high', 'p')}})
     return pd.DataFrame(rows)
 
-# %% ../nbs/11b_plan.ipynb #8803942b
+# %% ../nbs/11b_plan.ipynb #8a9f8179
 def network_values(root, family:Family, column:str='effective_rank_bottleneck', all_cores:bool=True) -> pd.DataFrame:
     "One row per CoMIR network of the family: fold, supervision, seed, `column` and its `ssd` success; the networks whose collapse measures saw every held-out core (`all_cores`), or those that saw one core's patches (not `all_cores`)."
     rows = []
@@ -447,20 +453,18 @@ def network_values(root, family:Family, column:str='effective_rank_bottleneck', 
     out = out.drop_duplicates('cell_id')
     return out[(out.collapse_cores > 1) == all_cores].reset_index(drop=True)
 
-# %% ../nbs/11b_plan.ipynb #c1558c02
+# %% ../nbs/11b_plan.ipynb #6ffead0e
 def value_array(values:pd.DataFrame, column:str, variant:str, baseline:str='none') -> tuple[np.ndarray, list, list]:
     "(values (1, 2, folds, seeds), folds, seeds) of one column for `variant` and `baseline`, over the seeds both have in every fold."
     v = values[values.supervision.isin([variant, baseline])]
     folds = sorted(v.fold.unique())
-    have = v.groupby(['fold', 'supervision']).seed.agg(set)
-    sets = [have.get((f, a), set()) for f in folds for a in (variant, baseline)]
-    seeds = sorted(set.intersection(*sets)) if sets else []
+    seeds = common_seeds(v, variant, baseline, folds)
     if not seeds: return np.empty((1, 2, len(folds), 0)), folds, []
     tab = v[v.seed.isin(seeds)].set_index(['supervision', 'fold', 'seed'])[column]
     arr = np.array([[[tab.loc[(a, f, s)] for s in seeds] for f in folds] for a in (variant, baseline)], float)
     return arr[None], folds, seeds
 
-# %% ../nbs/11b_plan.ipynb #ae513855
+# %% ../nbs/11b_plan.ipynb #04ed01c9
 def collapse_table(root, family:Family, plan:AnalysisPlan|None=None, all_cores:bool=True) -> pd.DataFrame:
     "Each variant's bottleneck effective rank against the plain CoMIR's: means, difference with its 95 % t interval over networks."
     plan = plan or PLAN
@@ -475,25 +479,25 @@ def collapse_table(root, family:Family, plan:AnalysisPlan|None=None, all_cores:b
                      'folds': ' and '.join(map(str, folds)) if seeds else ''})
     return pd.DataFrame(rows)
 
-# %% ../nbs/11b_plan.ipynb #26eb099c
+# %% ../nbs/11b_plan.ipynb #bde1e23d
 def collapse_for(root, family:Family, plan:AnalysisPlan|None=None) -> pd.DataFrame:
     "`collapse_table` from the all-core ranks where they give every variant an interval, else from every network's rank (`all_cores` says which)."
     full = collapse_table(root, family, plan, all_cores=True)
     return full if np.isfinite(full[['ci_low', 'ci_high']].to_numpy()).all() else collapse_table(root, family, plan, all_cores=False)
 
-# %% ../nbs/11b_plan.ipynb #5d3c6401
+# %% ../nbs/11b_plan.ipynb #7e353e48
 def rank_success(root, family:Family, all_cores:bool=True) -> dict:
     "Spearman's ρ between the bottleneck's effective rank and `ssd` success over the family's networks, with its bootstrap interval."
     v = network_values(root, family, all_cores=all_cores)
     return {'family': family.name, 'networks': len(v), 'all_cores': all_cores, **spearman_ci(v.effective_rank_bottleneck, v.ssd)}
 
-# %% ../nbs/11b_plan.ipynb #3c900dd3
+# %% ../nbs/11b_plan.ipynb #641b925c
 PAPER_FINDING = ("the representations learned without supervision of the bottleneck (the plain CoMIR) registered best, on both "
                  "datasets; supervising the bottleneck led to partial dimensional collapse of its embedding space")
 
 def _ci(r) -> str: return f"{r.difference:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
 
-# %% ../nbs/11b_plan.ipynb #7fb87541
+# %% ../nbs/11b_plan.ipynb #2c441b52
 def family_lines(table:pd.DataFrame, plan:AnalysisPlan|None=None) -> list[str]:
     "The secondary families as a markdown table: each variant's difference from the plain CoMIR with its 95 % interval over networks."
     plan = plan or PLAN
@@ -507,7 +511,7 @@ def family_lines(table:pd.DataFrame, plan:AnalysisPlan|None=None) -> list[str]:
                  + ' | '.join(_ci(t.loc[v]) for v in plan.variants) + f' | {ok} |')
     return L
 
-# %% ../nbs/11b_plan.ipynb #a95181f8
+# %% ../nbs/11b_plan.ipynb #a425542c
 def _against_paper(t:pd.DataFrame, what:str) -> str:
     n, fams = len(t), t.family.nunique()
     above, below = int((t.ci_low > 0).sum()), int((t.ci_high < 0).sum())
@@ -518,7 +522,7 @@ def _against_paper(t:pd.DataFrame, what:str) -> str:
             f"{'not contradicted' if above == 0 else 'contradicted in ' + str(above) + ' comparisons'}, and a loss is not "
             "established: these families are secondary.")
 
-# %% ../nbs/11b_plan.ipynb #ad02fa97
+# %% ../nbs/11b_plan.ipynb #29c157dd
 def answer_lines(root, plan:AnalysisPlan|None=None, families=None) -> list[str]:
     "What the pages say about the question, generated from the study folders under `root` by the plan's analysis."
     plan, families = plan or PLAN, families or FAMILIES
@@ -543,7 +547,7 @@ def answer_lines(root, plan:AnalysisPlan|None=None, families=None) -> list[str]:
         L.append(collapse_sentence(root, families))
     return L
 
-# %% ../nbs/11b_plan.ipynb #076a6677
+# %% ../nbs/11b_plan.ipynb #f8b5a5df
 def collapse_sentence(root, families=None, plan:AnalysisPlan|None=None) -> str:
     "The collapse point, from the networks whose rank saw every held-out core, else from the one-core ranks (said so)."
     plan, families = plan or PLAN, families or FAMILIES
