@@ -19,7 +19,7 @@ from .core import Config, ConfigError, atomic_open, atomic_write
 from .images import DataError, Pair, _image_files, folder_pairs, ihc_pair, normalise, read_image, synthetic_pairs, to_gray, to_unit
 
 # %% ../nbs/02b_datasets.ipynb #3324e23d
-SHARED_DATA = Path(__file__).resolve().parent.parent.parent/'shared'/'data' if '__file__' in globals() else Path('../../shared/data')
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent/'shared'/'data' if '__file__' in globals() else Path.cwd().parent.parent/'shared'/'data'
 
 def _shared(root) -> Path: return Path(root or os.environ.get('COREPREG_SHARED_DATA', SHARED_DATA))
 

@@ -180,7 +180,7 @@ def cpu_flags() -> set[str]:
 def bf16_is_fast(device) -> bool:
     """Whether bfloat16 autocast makes training faster on `device`: a CPU with native bfloat16 arithmetic (AMX tiles, or
     the AVX512-BF16 instructions), whose bfloat16 convolutions run two to three times faster than float32 ones. On other
-    CPUs bfloat16 is emulated and slower (TOOLCHAIN.md). Not on a GPU: there these networks' convolutions are too small
+    CPUs bfloat16 is emulated and slower (benchmarks/RESULTS.md). Not on a GPU: there these networks' convolutions are too small
     to gain, and the casts cost more (on an H200, CoMIR's step at batch 8 took 82 ms in bfloat16 against 63 ms in
     float32; benchmarks/RESULTS.md); `amp=True` still asks for it."""
     device = torch.device(device)
