@@ -4,21 +4,22 @@
 
 # %% auto #0
 __all__ = ['CLI_NAMES', 'STUDY_EXAMPLES', 'whole', 'fold_list', 'shard_spec', 'grid_from_args', 'for_terminal',
-           'record_invocation', 'add_config_options', 'config_from_args', 'train_command', 'add_train_parser',
+           'add_config_options', 'config_from_args', 'resumed_config', 'train_command', 'add_train_parser',
            'study_command', 'parser', 'Terminated', 'main']
 
 # %% ../nbs/11a_cli.ipynb #d84e5789
-import argparse, dataclasses, json, os, re, signal, sys, time, typing
+import argparse, contextlib, dataclasses, json, os, re, signal, sys, time, typing
 from pathlib import Path
 from typing import Literal
 
-from .core import Config, ConfigError, _owners, _parts, get_device, save_json
+from .core import Config, ConfigError, _owners, _parts, config_diff, get_device, save_json
+from .guard import FolderBusy, batch_line, check_outside, folder_lock, git_commit, record_invocation
 from .images import DataError
 from .datasets import DATA_SOURCES, DataConfig, add_colour_parser
 from .models import MODEL_PRESETS, ModelConfig
 from .losses import SUPERVISION
 from .register import METHODS, add_register_parser
-from .study import AMP_CHOICES, STUDY_PRESETS, StudyGrid, git_commit, read_results, report, run_study, shard
+from .study import AMP_CHOICES, STUDY_PRESETS, StudyGrid, read_failures, read_results, report, run_study, shard
 from .train import TRAIN_PRESETS, CheckpointError, TrainConfig, TrainingError, resume, train
 from .infer import add_infer_parser
 
@@ -26,12 +27,13 @@ from .infer import add_infer_parser
 def _list(s:str|None) -> tuple|None: return tuple(v.strip() for v in s.split(',') if v.strip()) if s else None
 
 # %% ../nbs/11a_cli.ipynb #b4f60310
-def whole(low:int=1):
-    "An argparse type: a whole number ≥ `low`, with a message that says so."
+def whole(low:int=1, high:int|None=None, why:str=''):
+    "An argparse type: a whole number in [`low`, `high`], with a message that says so (and `why` the upper bound holds)."
     def parse(s:str) -> int:
         try: v = int(s)
         except ValueError: raise argparse.ArgumentTypeError(f"{s!r} is not a whole number") from None
         if v < low: raise argparse.ArgumentTypeError(f"must be ≥ {low}, got {v}")
+        if high is not None and v > high: raise argparse.ArgumentTypeError(f"must be ≤ {high}{f' ({why})' if why else ''}, got {v}")
         return v
     return parse
 
@@ -59,6 +61,9 @@ def grid_from_args(args) -> StudyGrid:
     datasets = _list(args.data) or ('synthetic', 'ihc')
     bad = [d for d in datasets if d not in DATA_SOURCES]
     if bad: raise ConfigError(f"unknown dataset(s) {bad}; valid datasets are {list(DATA_SOURCES)}")
+    if args.n_test and 'synthetic' not in datasets:      # the other sources evaluate every held-out image: it would be ignored
+        raise ConfigError(f"--n-test {args.n_test}: only the synthetic data has a number of evaluation images to choose; "
+                          f"{', '.join(datasets)} evaluate every held-out image (use --min-pairs for more pairs)")
     return StudyGrid(datasets=datasets, preset=args.preset, critics=_list(args.critics) or p.critics,
                      supervision=_list(args.supervision) or p.supervision, seeds=args.seeds or p.seeds, folds=args.folds or (1,),
                      methods=_list(args.methods) or p.methods, steps=args.steps or 0, model=args.model or '', n_test=args.n_test or 0,
@@ -93,20 +98,6 @@ def for_terminal(report_md:str) -> str:
         else: out.append(_plain(line))
     text = '\n'.join(out).rstrip() + '\n'
     return text + ('\n(* best in its column)\n' if ' *' in text else '')
-
-# %% ../nbs/11a_cli.ipynb #e6b052ea
-def record_invocation(out, entry:dict) -> dict:
-    """Add one invocation to `out/command.json` (its `invocations` list keeps every run, with its time and commit); an entry
-    with the `started` and `command` of the last one updates it, so that a running study can record itself cell by cell."""
-    path = Path(out)/'command.json'
-    try: old = json.loads(path.read_text()) if path.exists() else {}
-    except (OSError, ValueError): old = {}
-    history = old.get('invocations', []) or ([{k: old[k] for k in ('command', 'commit', 'seconds') if k in old}] if old else [])
-    mine = {k: entry[k] for k in ('command', 'commit', 'seconds', 'started', 'shard', 'finished', 'cells_finished') if k in entry}
-    same = history and 'started' in mine and all(history[-1].get(k) == mine.get(k) for k in ('started', 'command', 'shard'))
-    record = {**entry, 'invocations': history[:-1 if same else None] + [mine]}
-    save_json(path, record)
-    return record
 
 # %% ../nbs/11a_cli.ipynb #b9765e4c
 CLI_NAMES = {'source': 'data', 'folder_a': 'a', 'folder_b': 'b', 'test_folder_a': 'test-a', 'test_folder_b': 'test-b'}   # as `corepreg study` spells them
@@ -150,17 +141,47 @@ def config_from_args(args, base:Config) -> Config:
     "`base` with the options that were given on the command line."
     return base.replace(**{name: getattr(args, name) for name, _, _ in _options(type(base)) if getattr(args, name, None) is not None})
 
+# %% ../nbs/11a_cli.ipynb #b72c8ad7
+def _lock(out, args, **kw):
+    "The output folder's lock for this command (under torchrun, the first process takes it for all)."
+    if os.environ.get('RANK', '0') != '0': return contextlib.nullcontext()
+    return folder_lock(out, 'corepreg ' + ' '.join(args.argv), **kw)
+
+# %% ../nbs/11a_cli.ipynb #441d9c81
+def _entry(args, t0:float, finished:bool, **more) -> dict:
+    "This invocation, for `command.json`."
+    return {'command': 'corepreg ' + ' '.join(args.argv), 'commit': args.commit, 'seconds': round(time.time() - t0, 1),
+            'started': time.strftime('%Y-%m-%dT%H:%M:%S', time.localtime(t0)), 'finished': finished, **more}
+
+# %% ../nbs/11a_cli.ipynb #df598da2
+def resumed_config(args) -> tuple[TrainConfig, str]:
+    """The config and folder of `train --resume DIR`: its saved config, with `--steps` (a run may be extended); any other option
+    that would change what is computed is refused, listing how it differs."""
+    cfg_file = Path(args.resume)/'config.json'
+    if not cfg_file.exists(): raise ConfigError(f"{args.resume}: not a training run (no config.json)")
+    if args.out and Path(args.out).resolve() != Path(args.resume).resolve():
+        raise ConfigError(f"--out {args.out} and --resume {args.resume}: a run resumes in its own folder; give one of them")
+    if args.preset: raise ConfigError(f"--preset {args.preset}: --resume {args.resume} continues with the run's saved config")
+    saved = TrainConfig.from_json(cfg_file)
+    new = config_from_args(args, saved)
+    diff = config_diff(saved.to_dict(), new.to_dict(), may_change=('steps',))
+    if diff: raise ConfigError(f"--resume {args.resume}: these options differ from the run's saved config ({'; '.join(diff)}); "
+                               f"drop them to continue the run, or train into another --out")
+    return new, args.resume
+
 # %% ../nbs/11a_cli.ipynb #b5a57980
 def train_command(args) -> int:
-    "`corepreg train`: train from a preset plus options, or `--resume DIR`."
+    "`corepreg train`: train from a preset plus options, or `--resume DIR` (options that change the run are refused)."
+    t0 = time.time()
     try:
-        if args.resume:
-            s = resume(args.resume)
-        else:
-            if not args.out: raise SystemExit("corepreg train: give --out DIR (or --resume DIR)")
-            cfg = config_from_args(args, TRAIN_PRESETS[args.preset])
-            s = train(cfg, args.out)
-    except (ConfigError, CheckpointError, TrainingError, DataError) as e:
+        cfg, out = resumed_config(args) if args.resume else (config_from_args(args, TRAIN_PRESETS[args.preset or 'quick']), args.out)
+        if not out: raise SystemExit("corepreg train: give --out DIR (or --resume DIR)")
+        d = cfg.data
+        check_outside(out, [d.folder_a, d.folder_b, d.test_folder_a, d.test_folder_b, d.root])
+        with _lock(out, args):
+            s = train(cfg, out)
+            if os.environ.get('RANK', '0') == '0': record_invocation(out, _entry(args, t0, True))   # one record for all processes
+    except (ConfigError, CheckpointError, TrainingError, DataError, FolderBusy, MemoryError) as e:
         raise SystemExit(f"corepreg train: {e}")
     print(f"corepreg train: {s['run']} at step {s['step']}/{s['steps']}, last loss {s['loss']}, {s['seconds']:.1f} s, {s['world']} process(es)")
     return 0
@@ -169,7 +190,7 @@ def train_command(args) -> int:
 def add_train_parser(sub):
     "The `train` sub-command."
     t = sub.add_parser('train', help='train the two networks of one configuration')
-    t.add_argument('--preset', choices=sorted(TRAIN_PRESETS), default='quick')
+    t.add_argument('--preset', choices=sorted(TRAIN_PRESETS), help='the recipe that options modify (default: quick)')
     t.add_argument('--out', help='run folder (created; an existing one of the same config is continued)')
     t.add_argument('--resume', metavar='DIR', help='continue the run in DIR with its saved config')
     add_config_options(t, preset=TRAIN_PRESETS['quick'])
@@ -183,11 +204,13 @@ def _finished_cells(out) -> set[str]:
 
 # %% ../nbs/11a_cli.ipynb #76cfde9e
 def study_command(args) -> int:
-    "`corepreg study`: run (or finish) the grid, write the report, print the table."
+    """`corepreg study`: run (or finish) the grid, write the report, print the table. A failing cell is recorded in
+    `failures.csv` and the grid goes on; the exit code is then 1, and the last line counts the failures."""
     t0 = time.time()
     try:
         grid = grid_from_args(args)
-        out = Path(args.out); commit = git_commit()   # the code that runs: taken before the run, not after it
+        out = Path(args.out); commit = args.commit
+        check_outside(out, [args.a, args.b, args.test_a, args.test_b, args.root])
         print(f"corepreg study: {grid.datasets}, preset {grid.preset}{f' with network {grid.model}' if grid.model else ''}, critics {list(grid.critics)}, supervision {list(grid.supervision)}, "
               f"{grid.seeds} seed(s), folds {list(grid.folds)}, methods {list(grid.methods)}"
               f"{f', CoMIRs averaged over {grid.rotations} quarter turns' if grid.rotations > 1 else ''}; device {get_device()}, registering in {args.workers} process(es); output {out}", flush=True)
@@ -196,18 +219,23 @@ def study_command(args) -> int:
                                   'seconds': round(time.time() - t0, 1), 'started': time.strftime('%Y-%m-%dT%H:%M:%S', time.localtime(t0)),
                                   'shard': args.shard, 'device': str(get_device()), 'finished': finished,
                                   'cells_finished': sorted(_finished_cells(out) - before)}
-        try: res = run_study(grid, out, args.shard, progress=sys.stderr.isatty(), workers=args.workers,
-                             on_cell=lambda: record_invocation(out, entry(False)))   # a run killed with -9 keeps its record up to its last cell
-        except KeyboardInterrupt:                # an interrupted invocation is history too: a grid may span sessions
-            if (out/'grid.json').exists(): record_invocation(out, entry(False))
-            raise
-        record_invocation(out, entry(True))
-        text = report(out, f'corepreg study, preset {grid.preset}')
-    except (DataError, FileNotFoundError) as e: raise SystemExit(f"corepreg study: {e}")
+        spec = args.shard.replace('/', '-of-') if args.shard else ''
+        # a shard locks its own file and excludes a whole run; a whole run excludes every shard too
+        with _lock(out, args, name=f'.corepreg.shard-{spec}.lock' if spec else '.corepreg.lock', others='.corepreg.lock' if spec else '.corepreg*.lock'):
+            try: res = run_study(grid, out, args.shard, progress=sys.stderr.isatty(), workers=args.workers,
+                                 on_cell=lambda: record_invocation(out, entry(False)))   # a run killed with -9 keeps its record up to its last cell
+            except KeyboardInterrupt:                # an interrupted invocation is history too: a grid may span sessions
+                if (out/'grid.json').exists(): record_invocation(out, entry(False))
+                raise
+            record_invocation(out, entry(True))
+            text = report(out, f'corepreg study, preset {grid.preset}')
+    except (DataError, FileNotFoundError, FolderBusy, MemoryError) as e: raise SystemExit(f"corepreg study: {e}")
     except OSError as e: raise SystemExit(f"corepreg study: {e.strerror or e}{f' ({e.filename})' if getattr(e, 'filename', None) else ''}")
     print(for_terminal(text))
     print(f"{len(res)} rows in {out/'results.csv'}; the report is {out/'report.md'} ({time.time() - t0:.0f} s)")
-    return 0
+    failed = read_failures(out, args.shard)
+    if failed: print(f"{len(failed)} cell(s) failed ({', '.join(failed)}); the reasons are in {out/'failures.csv'}; rerun the same command to retry them")
+    return 1 if failed else 0
 
 # %% ../nbs/11a_cli.ipynb #bff44040
 STUDY_EXAMPLES = """examples:
@@ -243,7 +271,7 @@ def parser() -> argparse.ArgumentParser:
                    "with AMX or AVX512-BF16; default: the preset's: quick and standard off, so their results reproduce anywhere; full "
                    "auto). E.g. --preset standard --model comir --steps 2250 --amp on: CoMIR's network in 70-82 min a cell on 2 such cores")
     s.add_argument('--shard', type=shard_spec, help='i/n: run every n-th cell from the i-th (default: all cells)')
-    s.add_argument('--workers', type=whole(1), default=os.cpu_count() or 1,
+    s.add_argument('--workers', type=whole(1, 8 * (os.cpu_count() or 1), 'more than 8 per core only add start-up time and memory'), default=os.cpu_count() or 1,
                    help='processes that register the pairs; the results do not depend on it (default: one per core, here %(default)s)')
     for f in ('a', 'b', 'test_a', 'test_b', 'root'):
         s.add_argument('--' + f.replace('_', '-'), help={'a': 'folder of modality-A images (--data folder)', 'b': 'folder of modality-B images (--data folder)',
@@ -268,7 +296,7 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = '--debug' in argv or os.environ.get('COREPREG_DEBUG') == '1'
     argv = [a for a in argv if a != '--debug']   # accepted anywhere on the line
-    args = parser().parse_args(argv); args.argv = argv
+    args = parser().parse_args(argv); args.argv = argv; args.commit = git_commit()   # the code that runs, taken before it runs
     old = signal.signal(signal.SIGTERM, _terminate)
     try: return args.func(args)
     except KeyboardInterrupt as e:

@@ -304,6 +304,7 @@ COLOUR_B_SOURCES = ('folder', 'isl')   # the sources whose modality B can have 3
 class DataConfig(Config):
     "The training data of a run: its source and split, how its images are normalised, how patches are drawn."
     _renamed = {'data': 'source', 'a': 'folder_a', 'b': 'folder_b', 'test_a': 'test_folder_a', 'test_b': 'test_folder_b'}
+    _bounds = {'fold': 'x >= 1', 'split_seed': 'x >= 0', 'intensity_aug': 'x >= 0', 'spread': 'x >= 0'}
     source: Source = 'synthetic'          # where the pairs come from (DATA_SOURCES)
     folder_a: str = ''                    # folder of modality-A images (source='folder')
     folder_b: str = ''                    # folder of modality-B images, same names (source='folder')

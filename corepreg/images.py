@@ -174,8 +174,14 @@ def synthetic_pairs(n:int, size:int=256, seed:int=0) -> list[Pair]:
 IMAGE_SUFFIXES = ('.tif', '.tiff', '.png', '.jpg', '.jpeg', '.bmp')
 
 def _image_files(folder:Path) -> dict[str, Path]:
+    "{name: file} of a folder's images; two files of one name (x.tif, x.png) are refused, naming both: which is the image x?"
     if not folder.is_dir(): raise FileNotFoundError(f"{folder}: no such folder")
-    return {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith('.')}
+    out = {}
+    for p in sorted(folder.iterdir()):
+        if p.suffix.lower() not in IMAGE_SUFFIXES or p.name.startswith('.'): continue
+        if p.stem in out: raise DataError(f"{out[p.stem]} and {p}: two images named {p.stem!r} in one folder; rename or move one")
+        out[p.stem] = p
+    return out
 
 # %% ../nbs/02a_images.ipynb #d12c33f7
 def heavy_tailed(img:np.ndarray, ratio:float=0.8) -> bool:

@@ -64,6 +64,7 @@ def bottleneck_features(variant:str, bottleneck:torch.Tensor, head:nn.Module|Non
 class LossConfig(Config):
     "The CoMIR loss with optional bottleneck supervision."
     _renamed = {'lam': 'bottleneck_weight', 'l1': 'decay_l1', 'l2': 'decay_l2'}   # earlier files' names
+    _bounds = {'tau': 'x > 0', 'bottleneck_weight': 'x >= 0', 'proj_dim': 'x >= 1', 'decay_l1': 'x >= 0', 'decay_l2': 'x >= 0', 'align': 'x >= 0'}
     critic: Critic = 'mse'
     tau: float = 0.5                      # InfoNCE temperature (0.5 for biomedical data)
     supervision: Supervision = 'none'

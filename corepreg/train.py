@@ -6,7 +6,7 @@
 __all__ = ['TRAIN_PRESETS', 'CHECKPOINT', 'PREVIOUS', 'OptimConfig', 'TrainConfig', 'CheckpointError', 'TrainingError',
            'set_aside', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint', 'build_models', 'load_run',
            'cpu_flags', 'bf16_is_fast', 'read_log', 'make_optimiser', 'lr_at', 'validation_patches', 'validate', 'Run',
-           'restore', 'setup', 'train_step', 'log_step', 'save_run', 'train', 'resume']
+           'restore', 'train_memory', 'setup', 'train_step', 'log_step', 'save_run', 'train', 'resume']
 
 # %% ../nbs/06_train.ipynb #31d54b91
 import dataclasses, json, math, os, sys, time, warnings
@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .core import Config, ConfigError, atomic_open, atomic_write, config_diff, get_device, in_test, run_folder, seed_everything
+from .core import Config, ConfigError, atomic_open, atomic_write, config_diff, fault_point, get_device, in_test, run_folder, seed_everything
+from .guard import check_memory
 from .images import DataError, colour_notes
 from .datasets import DataConfig, source_pairs
 from .patches import PatchDataset
@@ -29,6 +30,7 @@ from .models import MODEL_PRESETS, DenseUNet, ModelConfig
 @dataclasses.dataclass(frozen=True)
 class OptimConfig(Config):
     "The optimiser and its schedule: CoMIR's SGD at a constant rate by default."
+    _bounds = {'lr': 'x > 0', 'momentum': '0 <= x < 1', 'weight_decay': 'x >= 0', 'clip': 'x > 0', 'warmup': 'x >= 0'}
     optimizer: Literal['sgd', 'adamw'] = 'sgd'
     schedule: Literal['constant', 'cosine'] = 'constant'   # learning rate after warm-up
     warmup: int = 0                       # steps of linear learning-rate warm-up
@@ -49,6 +51,7 @@ class OptimConfig(Config):
 class TrainConfig(Config):
     "Everything that defines a training run; saved as `config.json` and inside every checkpoint."
     _renamed = {'data': 'data.source'}     # the old name of the data source is today's name of the part (the parts rename the rest)
+    _bounds = {'seed': 'x >= 0', 'val_every': 'x >= 0', 'val_patches': 'x >= 2'}   # retrieval needs a negative
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()    # the network in full; `model='tiny'` names a preset of MODEL_PRESETS
     loss: LossConfig = LossConfig()
@@ -67,6 +70,10 @@ class TrainConfig(Config):
             object.__setattr__(self, 'model', MODEL_PRESETS[self.model])
         super().__post_init__()
         if self.checkpoint_every < 1: raise ConfigError(f"TrainConfig.checkpoint_every must be at least 1, got {self.checkpoint_every}")
+        s, p = 2 ** len(self.model.down_blocks), self.data.patch   # the network halves a patch once per down block
+        if p < 2 * s or p % s:
+            raise ConfigError(f"DataConfig.patch: {p} px does not fit this network, which halves a patch {len(self.model.down_blocks)} times: "
+                              f"the patch must be a multiple of {s} and at least {2 * s} px (a bottleneck of 2 × 2 or more), e.g. {max(2 * s, -(-p // s) * s)}")
 
 # %% ../nbs/06_train.ipynb #c4fccd0a
 TRAIN_PRESETS = {
@@ -331,6 +338,20 @@ def _wrap(run:Run) -> Run:
     if cfg.compile: run.nets = {m: torch.compile(n) for m, n in run.nets.items()}
     return run
 
+# %% ../nbs/06_train.ipynb #55a2e386
+@torch.no_grad()
+def train_memory(cfg:TrainConfig) -> float:
+    """Bytes a training step needs, estimated before any work: the float32 activations of both networks for one batch (counted
+    in a forward pass of a small patch, scaled to the run's patch and batch), times 4/3, the ratio of the peak resident memory
+    measured for CoMIR's network at batches 8 and 32 (3.7 and 13.1 GiB, benchmarks/RESULTS.md) to that count."""
+    net, s = DenseUNet(cfg.model).eval(), 2 ** len(cfg.model.down_blocks)
+    sizes = []
+    hooks = [m.register_forward_hook(lambda m, i, o: sizes.append(o.numel() if torch.is_tensor(o) else 0))
+             for m in net.modules() if not list(m.children())]
+    net(torch.zeros(1, cfg.model.in_channels, 2 * s, 2 * s))
+    for h in hooks: h.remove()
+    return 4.0 * 2 * sum(sizes) * (cfg.data.patch / (2 * s)) ** 2 * cfg.optim.batch * 4 / 3   # 4 bytes, two networks
+
 # %% ../nbs/06_train.ipynb #2934b60d
 def setup(cfg:TrainConfig, run_dir, device=None) -> Run:
     """A run ready to train: its data checked before the run folder exists, the folder made (or reopened), networks and
@@ -339,6 +360,7 @@ def setup(cfg:TrainConfig, run_dir, device=None) -> Run:
     device = get_device(device)
     if device.type == 'cuda' and 'LOCAL_RANK' in os.environ: device = torch.device('cuda', int(os.environ['LOCAL_RANK']))
     rank, world, own_group = _distributed(device)
+    check_memory(train_memory(cfg), f"training with batches of {cfg.optim.batch} patches of {cfg.data.patch} px", device.type)
     pairs = source_pairs(cfg.data, 'train', seed=cfg.seed)
     too_small = [p.name for p in pairs if min(p.shape) < cfg.data.patch]
     if too_small: raise DataError(f"image(s) {too_small[:5]} are smaller than the patch size {cfg.data.patch} px (DataConfig.patch)")
@@ -381,7 +403,9 @@ def log_step(run:Run, parts:dict, seconds:float, log, val:tuple|None=None, end:i
     rec = {'step': run.step, **{k: round(float(v), 7) for k, v in parts.items()}, 'seconds': round(seconds, 4)}
     if val is not None and (run.step % run.cfg.val_every == 0 or run.step == end):
         rec.update(validate(run.models['A'].net, run.models['B'].net, *val, critic=run.cfg.loss.critic))
-    log.write(json.dumps(rec) + '\n'); log.flush()
+    line = json.dumps(rec) + '\n'
+    fault_point(run.run_dir/'log.jsonl', partial=lambda: (log.write(line[:len(line) // 2]), log.flush()))   # a kill tears the line
+    log.write(line); log.flush()
     return rec
 
 # %% ../nbs/06_train.ipynb #4879d688

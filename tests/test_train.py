@@ -125,7 +125,8 @@ def test_torchrun_two_processes_gloo(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count('at step 6/6') == 2 and '2 process(es)' in r.stdout
     assert [x['step'] for x in read_log(out)] == list(range(1, 7))
-    assert sorted(p.name for p in out.iterdir()) == ['checkpoint.pt', 'config.json', 'log.jsonl']
+    assert sorted(p.name for p in out.iterdir()) == ['checkpoint.pt', 'command.json', 'config.json', 'log.jsonl']   # no lock left
+    assert len(json.loads((out/'command.json').read_text())['invocations']) == 1                          # one record, not one a process
     state = load_checkpoint(out/CHECKPOINT)
     assert state['step'] == 6
     # the two processes saw different patches: one process with the same seed gives other losses
@@ -291,6 +292,8 @@ def test_colour_b_trains_network_b_on_rgb_and_infer_takes_rgb(tmp_path):
     expect = Representer(out).unquantised(normalise(read_image(tmp_path/'B'/'c1.png', gray=False))[0], 'B')
     np.testing.assert_allclose(tifffile.imread(tmp_path/'c'/'c1_comir.tif'), expect, atol=1e-5)
     r = run([CORE, 'infer', '--run', str(out), '--modality', 'B', str(tmp_path/'A'/'c1.png'), '--out', str(tmp_path/'c')])
+    assert r.returncode != 0 and f"is the CoMIR of {tmp_path/'B'/'c1.png'}, not of" in r.stderr, r.stderr   # never over another's
+    r = run([CORE, 'infer', '--run', str(out), '--modality', 'B', str(tmp_path/'A'/'c1.png'), '--out', str(tmp_path/'c2')])
     assert r.returncode != 0 and 'takes an (H, W, 3) colour image' in r.stderr, r.stderr
     # register_pair through the run: the moving image goes through network B in colour, the fixed one through A in grey
     from corepreg.register import angle_options, register, register_pair
