@@ -179,8 +179,10 @@ def train_command(args) -> int:
         d = cfg.data
         check_outside(out, [d.folder_a, d.folder_b, d.test_folder_a, d.test_folder_b, d.root])
         with _lock(out, args):
-            s = train(cfg, out)
-            if os.environ.get('RANK', '0') == '0': record_invocation(out, _entry(args, t0, True))   # one record for all processes
+            record = lambda done: os.environ.get('RANK', '0') == '0' and record_invocation(out, _entry(args, t0, done))   # one for all processes
+            try: s = train(cfg, out)
+            except KeyboardInterrupt: record(False); raise        # Ctrl-C or SIGTERM: the stopped invocation is history too
+            record(True)
     except (ConfigError, CheckpointError, TrainingError, DataError, FolderBusy, MemoryError) as e:
         raise SystemExit(f"corepreg train: {e}")
     print(f"corepreg train: {s['run']} at step {s['step']}/{s['steps']}, last loss {s['loss']}, {s['seconds']:.1f} s, {s['world']} process(es)")

@@ -200,9 +200,11 @@ def infer_command(args) -> int:
                 src = comir_of(out/f'{stem}_comir.tif')
                 if src and src != str(Path(path).resolve()):
                     raise ConfigError(f"{out/f'{stem}_comir.tif'} is the CoMIR of {src}, not of {path}; choose another --out, or --overwrite")
-            failures, before = infer_all(rep, images, args.modality, out)
-            record_invocation(out, {'command': 'corepreg ' + ' '.join(getattr(args, 'argv', [])), 'commit': getattr(args, 'commit', ''),
-                                    'seconds': round(time.time() - t0, 1), 'finished': True, 'failed': len(failures)})
+            entry = lambda done, **kw: {'command': 'corepreg ' + ' '.join(getattr(args, 'argv', [])), 'commit': getattr(args, 'commit', ''),
+                                        'seconds': round(time.time() - t0, 1), 'finished': done, **kw}
+            try: failures, before = infer_all(rep, images, args.modality, out)
+            except KeyboardInterrupt: record_invocation(out, entry(False)); raise   # a stopped batch is history too
+            record_invocation(out, entry(True, failed=len(failures)))
     except (CheckpointError, FileNotFoundError, DataError, ConfigError, FolderBusy) as e: raise SystemExit(f"corepreg infer: {e}")
     print(batch_line(len(images), before, len(failures), 'images', str(out/'failures.csv')))
     return 1 if failures else 0

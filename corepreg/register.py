@@ -610,11 +610,13 @@ def same_pair(out:Path, fixed:Path, moving:Path, args):
 def _register_batch(args, fixed:Path, moving:Path, out:Path, t0:float) -> int:
     "The folder form of `corepreg register`: register, record the invocation, print the pairs and the failures; 1 if any failed."
     n_before = sum(1 for d in out.glob('*/transform.json')) if out.is_dir() else 0
-    df = register_folders(fixed, moving, out, args.run, args.method, args.angles, args.fixed_modality,
-                          progress=sys.stderr.isatty(), overwrite=args.overwrite)
+    entry = lambda done, **kw: {'command': 'corepreg ' + ' '.join(getattr(args, 'argv', [])), 'commit': getattr(args, 'commit', ''),
+                                'seconds': round(time.time() - t0, 1), 'started': time.strftime('%Y-%m-%dT%H:%M:%S', time.localtime(t0)), 'finished': done, **kw}
+    try: df = register_folders(fixed, moving, out, args.run, args.method, args.angles, args.fixed_modality,
+                               progress=sys.stderr.isatty(), overwrite=args.overwrite)
+    except KeyboardInterrupt: record_invocation(out, entry(False)); raise   # a stopped batch is history too
     failed = pd.read_csv(out/'failures.csv') if (out/'failures.csv').exists() else pd.DataFrame({'name': [], 'reason': []})
-    record_invocation(out, {'command': 'corepreg ' + ' '.join(getattr(args, 'argv', [])), 'commit': getattr(args, 'commit', ''),
-                            'seconds': round(time.time() - t0, 1), 'finished': True, 'failed': len(failed)})
+    record_invocation(out, entry(True, failed=len(failed)))
     for n, r in zip(failed.name, failed.reason): print(f"{n}: FAILED ({r})", file=sys.stderr)
     unsure = int(df['failed'].sum()) if len(df) else 0
     print(f"transforms in {out/'transforms.csv'}{f'; {unsure} registration(s) reported no good match' if unsure else ''}")

@@ -328,7 +328,7 @@ def read_failures(out, spec:str|None=None) -> dict:
     path = failures_file(out, spec)
     if not path.exists(): return {}
     done = set(read_results(out).get('cell_id', ()))
-    df = pd.read_csv(path, keep_default_na=False)
+    df = repair_csv(path, ('cell_id',))
     return {c: r for c, r in zip(df.get('cell_id', []), df.get('reason', [])) if c not in done}
 
 # %% ../nbs/11_study.ipynb #a95ff3ae

@@ -66,6 +66,8 @@ def test_a_killed_folder_registration_resumes(tmp_path):
     res = pd.read_csv(out/'transforms.csv')
     assert list(res.name) == ['a', 'b', 'c', 'd'] and len(res) >= rows_before
     assert f'4 pairs: 4 done ({done_before} before this run), 0 failed' in r.stdout
+    inv = json.loads((out/'command.json').read_text())['invocations']
+    assert [i['finished'] for i in inv] == [False, True]                   # the stopped invocation is on record too
 
 
 # ---- no silent overwrite
