@@ -29,7 +29,6 @@ from corepreg.core import save_json
 from corepreg.study import git_commit
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 from bench_gpu import cell_config  # noqa: E402  the study's own cell config
 
 ARMS = {'fp32': False, 'bf16': True}

@@ -59,7 +59,6 @@ def stage(shg:Path, rgb:Path) -> Path:
 def timings(device:str, rounds:int, steps:int) -> dict:
     "Part 1: the full preset's paths side by side, and the standard preset (tiny and comir) with peak memory."
     import torch
-    sys.path.insert(0, str(HERE))
     from bench_train import PATHS, compare, measure
     from corepreg.train import TRAIN_PRESETS
     res = {'machine': f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",

@@ -32,7 +32,6 @@ import argparse, functools, os, platform, statistics, subprocess, sys, tarfile, 
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 from bench_gpu import STUDY_ARGS, cell_config, child_env, lease_parser, stage
 
 STEPS = 2250      # the reference cells' schedule (results/uwloci-comir-gpu)

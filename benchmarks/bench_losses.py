@@ -9,7 +9,14 @@ import torch
 from corepreg.core import save_json
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent/'tests'))
+
+
+def _test_helper(name:str):
+    "A reference function of the test suite (the loop version of a loss), loaded from its file; the suite is not a package."
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('test_losses', HERE.parent/'tests'/'test_losses.py')
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    return getattr(mod, name)
 
 
 def median_time(f, reps):
@@ -21,7 +28,7 @@ def median_time(f, reps):
 
 
 def bench_info_nce(reps):
-    from test_losses import info_nce_loop
+    info_nce_loop = _test_helper('info_nce_loop')
     from corepreg.losses import info_nce
     torch.manual_seed(0)
     za, zb = torch.randn(32, 1, 128, 128), torch.randn(32, 1, 128, 128)

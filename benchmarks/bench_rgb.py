@@ -29,7 +29,6 @@ from types import SimpleNamespace
 import numpy as np, torch
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 from bench_colour import aligned_colour
 from bench_recipe import BASE, smoothed_r
 from corepreg.core import save_json

@@ -68,3 +68,9 @@ def test_notebooks_keep_one_definition_a_cell():
     "Issue 16's bar: the median exporting cell is at most 10 lines, no cell holds two definitions, no exported function is over 40 lines."
     r = run([str(VENV_BIN/'python'), str(ROOT/'tools'/'cell_stats.py')])
     assert r.returncode == 0 and 'cells with 2 or more: 0' in r.stdout, r.stdout + r.stderr
+
+
+def test_benchmarks_import_without_path_hacks():
+    "A benchmark runs as `python benchmarks/x.py`: its siblings import as they are, the package as installed; no sys.path edits."
+    hacks = [p.name for p in sorted((ROOT/'benchmarks').glob('*.py')) if 'sys.path' in p.read_text()]
+    assert not hacks, hacks
