@@ -15,7 +15,7 @@ from typing import Literal
 from .core import Config, ConfigError, _owners, _parts, config_diff, get_device, save_json
 from .guard import FolderBusy, batch_line, check_outside, folder_lock, git_commit, record_invocation
 from .images import DataError
-from .datasets import DATA_SOURCES, DataConfig, add_colour_parser
+from .datasets import DATA_SOURCES, DataConfig, add_colour_parser, add_fetch_parser
 from .models import MODEL_PRESETS, ModelConfig
 from .losses import SUPERVISION
 from .register import METHODS, add_register_parser
@@ -282,7 +282,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--colour-b', action='store_true', help='keep modality B in 3 channels: the --b images of --data folder in colour (RGB), the ISL tiles\' three confocal channels; network B sees three channels, the raw baselines register their grey')
     s.add_argument('--split-seed', type=whole(0), default=0, help='seed of the train / test half split of folder and isl data (default 0; the same for every training seed)')
     s.set_defaults(func=study_command)
-    add_train_parser(sub); add_infer_parser(sub); add_register_parser(sub); add_colour_parser(sub)
+    add_train_parser(sub); add_infer_parser(sub); add_register_parser(sub); add_colour_parser(sub); add_fetch_parser(sub)
     return p
 
 # %% ../nbs/11a_cli.ipynb #b9f007ef
