@@ -242,8 +242,9 @@ def study_command(args) -> int:
 # %% ../nbs/11a_cli.ipynb #bff44040
 STUDY_EXAMPLES = """examples:
   corepreg study                                    # the quick preset on the embedded data (minutes on a CPU)
-  corepreg study --data folder --a ../shared/data/uwloci-shg-he/Input/SHG_512_not_adjusted \\
-      --b ../shared/data/uwloci-shg-he/comparison/truth --preset standard --supervision none --critics mse --folds 1,2 --out runs/uwloci
+  corepreg fetch uwloci                             # the 20 SHG / bright-field cores; prints their folder, DATA
+  corepreg study --data folder --a $DATA/Input/SHG_512_not_adjusted \\
+      --b $DATA/comparison/truth --preset standard --supervision none --critics mse --folds 1,2 --out runs/uwloci
 """
 
 def parser() -> argparse.ArgumentParser:

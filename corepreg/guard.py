@@ -115,7 +115,7 @@ def record_invocation(out, entry:dict) -> dict:
     path = Path(out)/'command.json'
     old = read_json(path, 'record of invocations') or {}
     history = old.get('invocations', []) or ([{k: old[k] for k in ('command', 'commit', 'seconds') if k in old}] if old else [])
-    mine = {k: entry[k] for k in ('command', 'commit', 'seconds', 'started', 'shard', 'finished', 'cells_finished', 'items_finished', 'failed') if k in entry}
+    mine = {k: entry[k] for k in ('command', 'commit', 'seconds', 'started', 'shard', 'finished', 'cells_finished', 'failed') if k in entry}
     same = history and 'started' in mine and all(history[-1].get(k) == mine.get(k) for k in ('started', 'command', 'shard'))
     record = {**entry, 'invocations': history[:-1 if same else None] + [mine]}
     save_json(path, record)

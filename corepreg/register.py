@@ -9,7 +9,7 @@ __all__ = ['METHODS', 'MIN_SIZE', 'LEGACY', 'PAIR_ERRORS', 'OUTPUTS', 'Registrat
            'same_pair', 'register_command', 'add_register_parser']
 
 # %% ../nbs/08_register.ipynb #4a093dd8
-import dataclasses, io, math, shutil, sys, time, warnings
+import dataclasses, io, math, sys, time, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -547,15 +547,17 @@ def pair_done(folder:Path, fixed, moving, method:str) -> bool:
     return bool(rec) and same(rec.get('fixed'), fixed) and same(rec.get('moving'), moving) and rec.get('method') == method and 'matrix' in rec
 
 # %% ../nbs/08_register.ipynb #b6f4d051
-def write_transforms(out:Path, names:list) -> pd.DataFrame:
-    "`out/transforms.csv`, rebuilt from the pairs' `transform.json` (so it never disagrees with them, and never loses a row)."
-    rows = []
+def write_transforms(out:Path, names:list, rows:dict|None=None) -> pd.DataFrame:
+    """`out/transforms.csv`, rebuilt from the pairs' `transform.json` (so it never disagrees with them, and never loses a row).
+    `rows` caches {name: row} across calls, so that a batch reads each pair's file once, not once per pair after it."""
+    rows = {} if rows is None else rows
     for name in names:
+        if name in rows: continue
         r = read_json(out/name/'transform.json', 'registration record')
         if not r or 'matrix' not in r: continue
-        rows.append({'name': name, **{k: r.get(k) for k in ('fixed', 'moving', 'method', 'angle', 'tx', 'ty', 'cx', 'cy', 'seconds', 'failed', 'message')},
-                     **{f'm{i}{j}': r['matrix'][i][j] for i in range(2) for j in range(3)}})
-    df = pd.DataFrame(rows)
+        rows[name] = {'name': name, **{k: r.get(k) for k in ('fixed', 'moving', 'method', 'angle', 'tx', 'ty', 'cx', 'cy', 'seconds', 'failed', 'message')},
+                      **{f'm{i}{j}': r['matrix'][i][j] for i in range(2) for j in range(3)}}
+    df = pd.DataFrame([rows[n] for n in names if n in rows])
     if rows: atomic_write(out/'transforms.csv', df.to_csv(index=False))
     return df
 
@@ -585,13 +587,13 @@ def register_folders(fixed_dir, moving_dir, out, run=None, method:str='fftmi', a
     if overwrite: clear_registrations(out)
     run_folder(out, job, 'job.json', refusal='holds the registrations of another batch (--overwrite replaces them)')
     rep = Representer(run) if run is not None else None
-    failures, names = {}, [n for n, _, _ in pairs]
+    failures, names, rows = {}, [n for n, _, _ in pairs], {}
     for name, fp, mp in tqdm(pairs, desc=f'registering ({method})', disable=not progress):
         if pair_done(out/name, fp, mp, method): continue
         try: register_pair(fp, mp, run, method, angles, fixed_modality, out/name, representer=rep, **options)
         except PAIR_ERRORS as e: failures[name] = str(e)
-        write_transforms(out, names); write_failures(out, failures, 'name')
-    return write_transforms(out, names)
+        write_transforms(out, names, rows); write_failures(out, failures, 'name')
+    return write_transforms(out, names, rows)
 
 # %% ../nbs/08_register.ipynb #8defb741
 def same_pair(out:Path, fixed:Path, moving:Path, args):
