@@ -37,7 +37,7 @@ check-export: env
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 test-nbs: env
-	cd nbs && OMP_NUM_THREADS=1 ../$(VENV)/bin/nbdev_test --n_workers $(JOBS)
+	cd nbs && OMP_NUM_THREADS=1 $(if $(wildcard ../shared/data),COREPREG_DATA_ROOT=$(abspath ../shared/data)) ../$(VENV)/bin/nbdev_test --n_workers $(JOBS)
 
 test-py: env
 	OMP_NUM_THREADS=1 $(PY) -m pytest tests/ -q -n $(JOBS)

@@ -15,7 +15,7 @@ from typing import Literal
 from .core import Config, ConfigError, _owners, _parts, config_diff, get_device, save_json
 from .guard import FolderBusy, batch_line, check_outside, folder_lock, git_commit, record_invocation
 from .images import DataError
-from .datasets import DATA_SOURCES, DataConfig, add_colour_parser, add_fetch_parser
+from .datasets import DATA_SOURCES, DataConfig, add_colour_parser, add_fetch_parser, uwloci_folders
 from .models import MODEL_PRESETS, ModelConfig
 from .losses import SUPERVISION
 from .register import METHODS, add_register_parser
@@ -59,8 +59,12 @@ def grid_from_args(args) -> StudyGrid:
     "The grid of `corepreg study`: the preset's defaults, overridden by the options given."
     p = STUDY_PRESETS[args.preset]
     datasets = _list(args.data) or ('synthetic', 'ihc')
-    bad = [d for d in datasets if d not in DATA_SOURCES]
-    if bad: raise ConfigError(f"unknown dataset(s) {bad}; valid datasets are {list(DATA_SOURCES)}")
+    bad = [d for d in datasets if d not in DATA_SOURCES + ('uwloci',)]
+    if bad: raise ConfigError(f"unknown dataset(s) {bad}; valid datasets are {list(DATA_SOURCES) + ['uwloci']}")
+    if 'uwloci' in datasets:                         # the fetched cores by name: the folder source on their two folders
+        if args.a or args.b or 'folder' in datasets: raise ConfigError("--data uwloci names its own folders: drop --a / --b (or use --data folder)")
+        args.a, args.b = uwloci_folders(args.root or None, colour_b=bool(getattr(args, 'colour_b', False)))
+        datasets = tuple('folder' if d == 'uwloci' else d for d in datasets)
     if args.n_test and 'synthetic' not in datasets:      # the other sources evaluate every held-out image: it would be ignored
         raise ConfigError(f"--n-test {args.n_test}: only the synthetic data has a number of evaluation images to choose; "
                           f"{', '.join(datasets)} evaluate every held-out image (use --min-pairs for more pairs)")
@@ -254,7 +258,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest='command', required=True)
     s = sub.add_parser('study', help='run the experiment grid and write the report', epilog=STUDY_EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    s.add_argument('--data', default='synthetic,ihc', help=f'comma-separated, from {list(DATA_SOURCES)} (default: synthetic,ihc)')
+    s.add_argument('--data', default='synthetic,ihc', help=f"comma-separated, from {list(DATA_SOURCES) + ['uwloci']} ('uwloci': the fetched SHG / bright-field cores; default: synthetic,ihc)")
     s.add_argument('--preset', choices=sorted(STUDY_PRESETS), default='quick', help='compute preset (default: quick)')
     s.add_argument('--out', default='runs/study-quick', help='study folder; rerunning into it continues (default: runs/study-quick)')
     s.add_argument('--critics', help="comma-separated, from ['mse', 'l1', 'cosine', 'euclidean'] (default: the preset's)")

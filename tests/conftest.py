@@ -5,6 +5,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 SHARED_DATA = ROOT.parent/'shared'/'data'
+# the loaders read real data by name from COREPREG_DATA_ROOT (else the fetched copy); the tests use the local copy
+if SHARED_DATA.is_dir(): os.environ.setdefault('COREPREG_DATA_ROOT', str(SHARED_DATA))
 
 
 def start(cmd, cwd=ROOT) -> subprocess.Popen:

@@ -50,3 +50,28 @@ def test_fetch_uwloci_and_isl_from_mirrors_of_their_upstream_layout(tmp_path, ca
     got = D.isl_pairs(tmp_path/'cache')                                    # what the loaders read, from the fetched copy
     assert len(got) == 16 and got[0].name == 'isl-r0c0'
     assert len(D.uwloci_pairs(tmp_path/'cache')) == 20
+
+
+def test_loaders_read_the_fetched_copy_by_default_and_name_the_fetch_when_it_is_missing(tmp_path, monkeypatch):
+    monkeypatch.delenv('COREPREG_DATA_ROOT', raising=False); monkeypatch.setenv('COREPREG_DATA', str(tmp_path/'cache'))
+    assert D.data_root() == tmp_path/'cache'                                   # no flag, no variable: the data cache
+    with pytest.raises(DataError, match=r"uwloci-shg-he does not exist: run `corepreg fetch uwloci`"): D.uwloci_pairs()
+    with pytest.raises(DataError, match=r"isl-kevan-phase-fluo does not exist: run `corepreg fetch isl`"): D.isl_pairs()
+    code, err = call(['study', '--data', 'uwloci', '--preset', 'quick', '--out', str(tmp_path/'s')])
+    assert code != 0 and 'corepreg fetch uwloci' in err
+    if (SHARED_DATA/'uwloci-shg-he').exists():                               # a copy elsewhere, named by the variable
+        monkeypatch.setenv('COREPREG_DATA_ROOT', str(SHARED_DATA))
+        assert [p.name for p in D.uwloci_pairs(names=['1B_A1'])] == ['1B_A1']
+
+
+@pytest.mark.skipif(not (SHARED_DATA/'uwloci-shg-he').exists(), reason='needs the local copy of the upstream files')
+def test_data_uwloci_is_the_folder_source_on_the_fetched_cores(monkeypatch):
+    from corepreg.cli import grid_from_args, parser
+    monkeypatch.setenv('COREPREG_DATA_ROOT', str(SHARED_DATA))
+    g = grid_from_args(parser().parse_args(['study', '--data', 'uwloci', '--preset', 'standard', '--out', 'x']))
+    assert g.datasets == ('folder',)                         # the records and cells are those of `--data folder` on the same files
+    assert g.data.folder_a == str(SHARED_DATA/'uwloci-shg-he'/'Input'/'SHG_512_not_adjusted')
+    assert g.data.folder_b == str(SHARED_DATA/'uwloci-shg-he'/'comparison'/'truth')
+    from corepreg.core import ConfigError
+    with pytest.raises(ConfigError, match='--data uwloci names its own folders'):
+        grid_from_args(parser().parse_args(['study', '--data', 'uwloci', '--a', 'A', '--b', 'B', '--out', 'x']))
