@@ -10,7 +10,7 @@ STUDY_OUT ?= runs/study-quick
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: env study test test-nbs test-py check-export export clean-nbs docs docs-check chromium lab bench clean pages
+.PHONY: env study test test-nbs test-py check-export export clean-nbs docs docs-check chromium lab bench clean pages pages-check
 
 # The environment: torch pinned first (the CPU wheel on this machine kind; the CUDA build of the same
 # version on a GPU machine), then the package with its dev tools. Rebuilt when settings.ini changes.
@@ -78,7 +78,14 @@ bench: env
 clean:
 	rm -rf _docs _proc build *.egg-info
 
-# The pages' generated blocks (README.md and the home page's `answer`): rewritten from results/ by the analysis plan's code.
+# The pages that quote results/, re-executed; then README.md regenerated from the home page, with the analysis plan's answer.
+RESULT_PAGES = 11b_plan.ipynb 12_results.ipynb 13_ablations.ipynb index.ipynb
 # `make test` fails while they are stale (tests/test_plan.py).
 pages: env
+	cd nbs && for nb in $(RESULT_PAGES); do OMP_NUM_THREADS=2 ../$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace $$nb || exit 1; done
+	$(VENV)/bin/nbdev_clean
 	$(PY) tools/pages.py
+
+# CI: the generated parts of the pages (README.md from the home page, the answer blocks) agree with results/ and nbs/index.ipynb.
+pages-check: env
+	$(PY) tools/pages.py --check

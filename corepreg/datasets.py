@@ -25,6 +25,7 @@ def data_root(root=None) -> Path:
     `$COREPREG_DATA_ROOT`, else the data cache that `corepreg fetch` fills (`data_cache`)."""
     return Path(root or os.environ.get('COREPREG_DATA_ROOT') or data_cache())
 
+# %% ../nbs/02b_datasets.ipynb #ef4b8b50
 def _dataset(root, name:str, fetch_as:str) -> Path:
     "One dataset's folder under `data_root(root)`; where it is missing, an error that names the command that fetches it."
     folder = data_root(root)/name

@@ -9,7 +9,8 @@ __all__ = ['PLAN', 'RECIPE_CHOICES', 'TESTS', 'FAMILIES', 'PAPER_FINDING', 'Anal
            'rejection_rate', 'operating_characteristics', 'seeds_for_power', 'design_lines', 'primary_analysis',
            'verdict_words', 'verdict_sentence', 'core_rate_array', 'two_way_bootstrap', 'Family', 'family_records',
            'with_networks', 'family_table', 'sensitivity_table', 'network_values', 'value_array', 'collapse_table',
-           'collapse_for', 'rank_success', 'family_lines', 'answer_lines', 'collapse_sentence']
+           'collapse_for', 'rank_success', 'family_lines', 'answer_lines', 'collapse_sentence', 'short_answer',
+           'featured_family', 'arm_points', 'headline_figure']
 
 # %% ../nbs/11b_plan.ipynb #3ff4ec42
 import dataclasses, json, math
@@ -20,6 +21,7 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import brentq
 from scipy.special import expit
+import matplotlib.pyplot as plt
 
 from .evaluate import holm, spearman_ci
 from .study import all_records, read_results
@@ -562,3 +564,55 @@ def collapse_sentence(root, families=None, plan:AnalysisPlan|None=None) -> str:
             f"bottleneck's effective rank with supervision minus without, " + '; '.join(f"`{r.supervision}` {_ci(r)}" for r in t.itertuples())
             + f" (plain CoMIR {t.rank_baseline.iloc[0]:.1f}). {lower} of {len(t)} intervals lie wholly below 0"
             + (": partial collapse, as the paper found." if lower == len(t) else "."))
+
+# %% ../nbs/11b_plan.ipynb #124f8248
+def short_answer(root, plan:AnalysisPlan|None=None, families=None) -> list[str]:
+    "The answer in at most five lines (the page states the paper's finding above it): the primary test's state or verdict, the secondary intervals, collapse."
+    plan, families = plan or PLAN, families or FAMILIES
+    table = family_table(root, plan, families)
+    pf = next(f for f in families if f.role == 'primary')
+    prim = table[table.role == 'primary'] if len(table) else table
+    sec = table[table.role == 'secondary'] if len(table) else table
+    total = len(plan.variants + (plan.baseline,)) * plan.seeds * len(plan.folds)
+    L = [f"- **Our primary test** ({pf.label}): " + (verdict_sentence(prim, plan, what=pf.label) if len(prim) else
+                                                     f"not run yet (0 of {total} networks), so we do not yet say whether our runs agree.")]
+    if len(sec):
+        L.append(f"- **Secondary, exploratory** (`tiny` network, {sec.family.nunique()} families, {len(sec)} comparisons of a variant with "
+                 f"the plain CoMIR): {int((sec.ci_low > 0).sum())} intervals lie wholly above 0 and {int((sec.ci_high < 0).sum())} wholly "
+                 "below; none is a verdict.")
+        L.append(collapse_sentence(root, families, plan).split(' (plain CoMIR')[0].replace('- *Collapse* (', '- **Collapse, secondary** (') + '.')
+    return L
+
+# %% ../nbs/11b_plan.ipynb #ee5e62af
+def featured_family(root, families=None) -> Family:
+    "The family that the home page draws: the primary one once it has networks, else the secondary family with the most networks."
+    families = families or FAMILIES
+    n = {f.name: sum(len(network_values(root, f, all_cores=c)) for c in (True, False)) for f in families}
+    prim = next(f for f in families if f.role == 'primary')
+    return prim if n[prim.name] else max((f for f in families if f.role == 'secondary'), key=lambda f: n[f.name])
+
+# %% ../nbs/11b_plan.ipynb #96c39ed4
+def arm_points(ax, values:pd.DataFrame, column:str, order, label:str):
+    "Each network's `column` per variant (dots) beside the variant's mean with its 95 % t-interval over networks."
+    for i, v in enumerate(order):
+        y = values.loc[values.supervision == v, column].to_numpy(float)
+        ax.plot(i - 0.12 + np.linspace(-0.06, 0.06, len(y)), y, 'o', color='0.6', ms=4)
+        half = stats.t.ppf(0.975, len(y) - 1) * y.std(ddof=1) / math.sqrt(len(y)) if len(y) > 1 else np.nan
+        ax.errorbar(i + 0.12, y.mean(), yerr=half, fmt='s', color='C0' if v == 'none' else 'C3', capsize=4)
+    ax.set_xticks(range(len(order)), order); ax.set_ylabel(label); ax.grid(axis='y', alpha=0.3)
+
+# %% ../nbs/11b_plan.ipynb #a4381ffd
+def headline_figure(root, plan:AnalysisPlan|None=None, families=None) -> plt.Figure:
+    "Success with `plan.method` and the bottleneck's effective rank per variant, for `featured_family`: every network, and each mean's 95 % interval."
+    plan = plan or PLAN; fam = featured_family(root, families); order = (plan.baseline,) + plan.variants
+    full = bool(collapse_for(root, fam, plan).all_cores.all())
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
+    arm_points(a, network_values(root, fam, all_cores=False).pipe(lambda v: pd.concat([v, network_values(root, fam)])), 'ssd', order,
+               f"`{plan.method}` success on held-out pairs".replace('`', ''))
+    ranks = network_values(root, fam, all_cores=full)
+    arm_points(b, ranks, 'effective_rank_bottleneck', order, "bottleneck's effective rank")
+    a.set_title(f"{len(network_values(root, fam, all_cores=False)) + len(network_values(root, fam))} networks", fontsize=9)
+    b.set_title(f"{len(ranks)} networks (rank from {'every held-out core' if full else 'one core'})", fontsize=9)
+    fig.suptitle(fam.label.replace('`', '') + ('' if fam.role == 'primary' else ' (secondary, exploratory)'), fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -53,6 +53,7 @@ class StudyPreset:
     min_pairs: int = 0                    # evaluation pairs per cell at least (0: one central patch per image)
     supervision: tuple[str, ...] = SUPERVISION
     tau_by_critic: tuple = ()             # (critic, τ) pairs where a critic's logits need another temperature (measured)
+    purpose: str = ''                     # what a run of this preset can show, at the top of its report
 
     def eval_patch(self, dataset:str) -> int:
         "The evaluation patch width for `dataset`."
@@ -64,7 +65,11 @@ class StudyPreset:
 
 # %% ../nbs/11_study.ipynb #45891e44
 STUDY_PRESETS = {
-    'quick': StudyPreset('quick', critics=('mse', 'cosine'), methods=('fftmi', 'sift'), seeds=1, n_test=4, test_size=256, patch=160),
+    'quick': StudyPreset('quick', critics=('mse', 'cosine'), methods=('fftmi', 'sift'), seeds=1, n_test=4, test_size=256, patch=160,
+                         purpose="A smoke run: the `tiny` network trained for a few minutes, a handful of evaluation pairs a cell. It shows "
+                                 "that every part of the pipeline runs, end to end; its rates are too coarse to say which variant registers "
+                                 "better (that takes the `standard` preset on real cores: `corepreg fetch uwloci`, then `corepreg study "
+                                 "--data uwloci --colour-b --preset standard`)."),
     'standard': StudyPreset('standard', critics=('mse',), methods=('fftmi', 'sift', 'ssd', 'mi'), seeds=3, n_test=40, test_size=420,
                             patch=256, patch_by_dataset=(('isl', 160),), min_pairs=100,
                             tau_by_critic=(('l1', 0.5 / 128), ('cosine', 0.1))),   # measured: benchmarks/RESULTS.md
@@ -618,12 +623,13 @@ def report(out, title:str='corepreg study') -> str:
          + (f"; each CoMIR the mean over {grid['rotations']} quarter turns of its patch (--rotations)." if grid.get('rotations', 1) > 1 else '.'),
          "Success = corner error ≤ 2 % of the patch width; rates pooled over levels 1–4 (mean ± std over seeds × folds).", '']
     if cmd: L += [f"Command: `{cmd.get('command', '')}`; commit `{cmd.get('commit', '')}`.", '']
+    if (purpose := getattr(STUDY_PRESETS.get(grid['preset']), 'purpose', '')): L += [f"**What this run is.** {purpose}", '']
     for ds in grid['datasets']:
         d = res[res.dataset == ds]
         if d.empty: continue
         L += [f'## {ds}', '']
         n_pairs = d.n_pairs.max()
-        L += [f"{int(n_pairs)} evaluation pairs per cell, the same in every cell.", '']
+        L += [f"{int(n_pairs)} evaluation pairs per cell, the same in every cell" + (f" (one pair moves a rate by {1 / n_pairs:.2f})." if n_pairs < 40 else "."), '']
         for m in grid['methods']:
             t = paper_table(res, ds, m)
             if t: L += [f'**CoMIRs registered with `{m}`**: success rate', '', t, '']

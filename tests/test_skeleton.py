@@ -71,6 +71,14 @@ def test_notebooks_keep_one_definition_a_cell():
 
 
 def test_benchmarks_import_without_path_hacks():
-    "A benchmark runs as `python benchmarks/x.py`: its siblings import as they are, the package as installed; no sys.path edits."
-    hacks = [p.name for p in sorted((ROOT/'benchmarks').glob('*.py')) if 'sys.path' in p.read_text()]
+    "A script runs as `python benchmarks/x.py` or `python ablations/x.py`: its siblings import as they are, the package as installed; no sys.path edits."
+    hacks = [f'{p.parent.name}/{p.name}' for d in ('benchmarks', 'ablations') for p in sorted((ROOT/d).glob('*.py')) if 'sys.path' in p.read_text()]
     assert not hacks, hacks
+
+
+def test_every_ablation_result_has_its_script_and_benchmarks_hold_no_science():
+    "Each file of results/ablations/ is named by a script in ablations/ that writes it; benchmarks/ writes nothing there."
+    scripts = ' '.join(p.read_text() for p in (ROOT/'ablations').glob('*.py'))
+    orphans = [f.name for f in sorted((ROOT/'results'/'ablations').iterdir()) if f.name not in scripts]
+    assert not orphans, orphans
+    assert not [p.name for p in (ROOT/'benchmarks').glob('*.py') if 'results/ablations' in p.read_text() or "'ablations'" in p.read_text()]

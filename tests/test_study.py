@@ -73,7 +73,7 @@ def test_study_command_writes_results_and_report(tmp_path):
 
 
 def test_study_command_rejects_unknown_names(tmp_path):
-    for opt, bad, msg in (('--data', 'zurich', "valid datasets are ['synthetic', 'ihc', 'folder', 'isl', 'histological', 'cytological']"),
+    for opt, bad, msg in (('--data', 'zurich', "valid datasets are ['synthetic', 'ihc', 'folder', 'isl', 'histological', 'cytological', 'uwloci']"),
                           ('--methods', 'elastix', "valid ones are ['fftmi', 'mi', 'sift', 'ssd']"),
                           ('--critics', 'dot', "unknown critics ['dot']"),
                           ('--supervision', 'deep', "unknown supervision ['deep']; valid ones are ['none', 'pooled', 'projected', 'dense']")):

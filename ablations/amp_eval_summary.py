@@ -1,13 +1,13 @@
-"""Summarise benchmarks/results_amp_eval.json (`bench_tta.py --arms plain` on the CPU-trained bfloat16 runs of CoMIR's
-network, `bench_amp_quality.py`; or another file of such runs, e.g. `results_small_eval.json` for the `small` network,
+"""Summarise results/ablations/amp_eval.json (`tta.py --arms plain` on the CPU-trained bfloat16 runs of CoMIR's
+network, `amp_quality.py`; or another file of such runs, e.g. `small_eval.json` for the `small` network,
 whose columns are then still headed `cpu`): per fold, its held-out r and success against the H200's float32 run of the same cell
 (`results/uwloci-comir-gpu`) and seed 0 of the `tiny` network (`results/uwloci-rgb-sup`), pair by pair on the same
 held-out pairs; then, over the folds measured, McNemar's exact test and a bootstrap CI over the held-out cores
 (`evaluate.cluster_bootstrap_ci`) of the difference from the GPU run. `--arm c4` puts the four-turn average of the CPU
-run in place of its one pass; where a file holds both arms (`bench_tta.py --arms plain c4`), a third table sets them
+run in place of its one pass; where a file holds both arms (`tta.py --arms plain c4`), a third table sets them
 against each other, pair by pair on the same networks.
 
-Usage: python benchmarks/amp_eval_summary.py [benchmarks/results_amp_eval.json] [--methods ssd fftmi sift] [--arm plain|c4]
+Usage: python ablations/amp_eval_summary.py [results/ablations/amp_eval.json] [--methods ssd fftmi sift] [--arm plain|c4]
 """
 import argparse, json
 from pathlib import Path
@@ -79,9 +79,9 @@ def c4_against_plain(pairs:pd.DataFrame) -> pd.DataFrame:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('path', nargs='?', default=str(ROOT/'benchmarks'/'results_amp_eval.json'))
+    p.add_argument('path', nargs='?', default=str(ROOT/'results'/'ablations'/'amp_eval.json'))
     p.add_argument('--methods', nargs='+', default=['ssd', 'fftmi', 'sift'])
-    p.add_argument('--arm', default='plain', help="the CPU run's arm: plain (one pass), or c4 (bench_tta.py's four-turn average) where measured")
+    p.add_argument('--arm', default='plain', help="the CPU run's arm: plain (one pass), or c4 (tta.py's four-turn average) where measured")
     a = p.parse_args(argv)
     runs = json.loads(Path(a.path).read_text())['runs']
     folds, pairs = per_fold(runs, a.methods, a.arm)

@@ -1,5 +1,8 @@
 """Test-time rotation averaging of the CoMIRs (issue 13): does it make held-out pairs more alike, and easier to register?
 
+In the ablations chapter: `tta.json` (both datasets), `amp_eval.json` (`--arms plain` on the bfloat16 runs of CoMIR's network),
+`amp_eval_c4.json` (`--arms plain c4` on the same runs) and `small_eval.json` (the `small` network), all in results/ablations/.
+
 The networks are trained with CoMIR's C4 scheme: each input is turned by a random multiple of 90 degrees and its output
 turned back before the loss. At inference, `comir()` runs the network once. Here each patch is also run turned by 90,
 180 and 270 degrees, and the four outputs, turned back, are averaged (the map is then exactly C4-equivariant). No
@@ -10,7 +13,7 @@ measures, once with one pass (`plain`) and once with the four-pass average (`c4`
 - the held-out cross-modal Pearson r of the float CoMIRs (as the study's `comir_r`);
 - success (corner error <= 2 % of the width) of each back-end on the 8-bit CoMIRs, pair by pair.
 
-Usage: python benchmarks/bench_tta.py RUN_DIR [RUN_DIR ...] [--methods ssd sift] [--out benchmarks/results_tta.json]
+Usage: python ablations/tta.py RUN_DIR [RUN_DIR ...] [--methods ssd sift] [--out results/ablations/tta.json]
 RUN_DIR is e.g. runs/isl-confocal/runs/isl-f1-s0-none-mse (the study folder is RUN_DIR/../..).
 """
 import argparse, dataclasses, json, sys, time
@@ -49,14 +52,14 @@ def main(argv=None) -> int:
     p.add_argument('run_dirs', nargs='+', type=Path)
     p.add_argument('--methods', nargs='+', default=['ssd', 'sift'])
     p.add_argument('--workers', type=int, default=1)
-    p.add_argument('--out', default='benchmarks/results_tta.json')
+    p.add_argument('--out', default='results/ablations/tta.json')
     p.add_argument('--arms', nargs='+', choices=list(ROTATIONS), default=list(ROTATIONS), help='plain: one pass; c4: the four-turn average')
     a = p.parse_args(argv)
     out = Path(a.out)
     runs = load_runs(out)
     for d in a.run_dirs:     # each cell is written as soon as it is measured
         t0 = time.time()
-        runs = save_run(out, runs, measure(d, a.methods, a.workers, a.arms), 'bench_tta.py', argv, t0, lambda r: r['run_dir'] == str(d))
+        runs = save_run(out, runs, measure(d, a.methods, a.workers, a.arms), 'tta.py', argv, t0, lambda r: r['run_dir'] == str(d))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The results file of a per-cell benchmark (`bench_tta.py`, `bench_ceiling.py`): a JSON list of runs, one per measured
+"""The results file of a per-cell benchmark (`tta.py`, `ceiling.py`): a JSON list of runs, one per measured
 cell, each stamped with the command, commit, machine and wall time that produced it. Earlier invocations' runs are kept;
 a cell measured again replaces its run; the file is rewritten (atomically) after every cell."""
 import json, os, platform, sys, time
@@ -17,7 +17,7 @@ def load_runs(out:Path) -> list:
 def save_run(out:Path, runs:list, cell:dict, script:str, argv, started:float, replaces:Callable[[dict], bool]) -> list:
     "`runs` less those that `replaces` matches, plus `cell` with its provenance; written to `out`, and returned."
     runs = [r for r in runs if not replaces(r)] + [{
-        **cell, 'command': f'python benchmarks/{script} ' + ' '.join(argv if argv is not None else sys.argv[1:]),
+        **cell, 'command': f'python ablations/{script} ' + ' '.join(argv if argv is not None else sys.argv[1:]),
         'commit': git_commit(), 'machine': f'{platform.machine()}, {os.cpu_count()} cores, {platform.processor()}',
         'wall_seconds': round(time.time() - started, 1)}]
     save_json(out, {'runs': runs})

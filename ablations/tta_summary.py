@@ -1,4 +1,4 @@
-"""Summarise benchmarks/results_tta.json (bench_tta.py): per dataset, the rotation-averaged CoMIRs (`c4`) against one pass
+"""Summarise results/ablations/tta.json (tta.py): per dataset, the rotation-averaged CoMIRs (`c4`) against one pass
 (`plain`) on the same networks and pairs, pooled over cells: McNemar's exact test on the discordant pairs, and a percentile
 bootstrap CI of the difference that resamples the held-out images (tiles or cores, per fold) and the training seeds, as the
 study's comparisons do (`evaluate.cluster_bootstrap_ci`).
@@ -7,7 +7,7 @@ The image of each pair comes from its cell's per-pair records (`records/<cell>.c
 study run with `--rotations 1`, also `results/<name>/records`): the `c4` arm of a `--rotations 4` study, or the `plain` arm
 of a one-pass study, must reproduce those records pair by pair, which is checked.
 
-Usage: python benchmarks/tta_summary.py [benchmarks/results_tta.json] [--methods ssd sift fftmi]
+Usage: python ablations/tta_summary.py [results/ablations/tta.json] [--methods ssd sift fftmi]
 """
 import argparse, functools, json
 from pathlib import Path
@@ -64,7 +64,7 @@ def summary(runs:list, methods) -> pd.DataFrame:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('results', nargs='?', default='benchmarks/results_tta.json')
+    p.add_argument('results', nargs='?', default='results/ablations/tta.json')
     p.add_argument('--methods', nargs='+', default=['ssd', 'sift', 'fftmi'])
     a = p.parse_args(argv)
     s = summary(json.loads(Path(a.results).read_text())['runs'], a.methods)

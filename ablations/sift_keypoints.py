@@ -19,7 +19,7 @@ of the patch width):
   points fix it) and 10 000 trials: a sample of correct matches is (n/N)^-1 times likelier than with 3 points;
 - `ratio`: Lowe's ratio test (0.8) instead of the cross-check, then as `rigid2`.
 
-Usage: python benchmarks/bench_sift.py [--study runs/uwloci-rgb] [--folds 1,2] [--seed 0] [--pairs 0] [--out benchmarks/results_sift.json]
+Usage: python ablations/sift_keypoints.py [--study runs/uwloci-rgb] [--folds 1,2] [--seed 0] [--pairs 0] [--out results/ablations/sift.json]
 """
 import argparse, json, os, platform, sys, time, warnings
 from pathlib import Path
@@ -95,11 +95,11 @@ def summary(df:pd.DataFrame) -> dict:
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--study', default='runs/uwloci-rgb'); ap.add_argument('--folds', default='1,2')
-    ap.add_argument('--seed', type=int, default=0); ap.add_argument('--out', default='benchmarks/results_sift.json')
+    ap.add_argument('--seed', type=int, default=0); ap.add_argument('--out', default='results/ablations/sift.json')
     ap.add_argument('--pairs', type=int, default=0, help='the first N pairs of each fold only (0: all)')
     a = ap.parse_args()
     t0, commit = time.time(), git_commit()
-    res = {'command': 'python benchmarks/bench_sift.py ' + ' '.join(sys.argv[1:]), 'commit': commit, 'study': a.study, 'seed': a.seed,
+    res = {'command': 'python ablations/sift_keypoints.py ' + ' '.join(sys.argv[1:]), 'commit': commit, 'study': a.study, 'seed': a.seed,
            'machine': f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}", 'folds': {}}
     for f in map(int, a.folds.split(',')):
         df = one_fold(Path(a.study), f, a.seed, a.pairs)

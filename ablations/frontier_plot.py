@@ -3,22 +3,22 @@
 One point per trained cell, each measured on its fold's 120 held-out pairs of the shared SHG / bright-field cores
 (network B in colour, the `standard` recipe, MSE critic, no bottleneck supervision):
 - `tiny`, 1 300 steps in float32 (the `standard` preset): the plain cells of `results/uwloci-rgb`, 3 seeds a fold;
-- `small`, 2 250 steps under bfloat16: `results_small_quality.json` (training) and `results_small_eval.json` (evaluation);
-- CoMIR's network, 2 250 steps under bfloat16: `results_amp_quality.json` and `results_amp_eval.json`.
+- `small`, 2 250 steps under bfloat16: `small_quality.json` (training) and `small_eval.json` (evaluation);
+- CoMIR's network, 2 250 steps under bfloat16: `amp_quality.json` and `amp_eval.json`.
 
 Minutes are each cell's wall time of training. The dashed lines are issue 13's budget (10 minutes a cell) and targets
 (r 0.85; `ssd` / `sift` 0.90).
 
-Usage: python benchmarks/frontier_plot.py [--out benchmarks/frontier.png]
+Usage: python ablations/frontier_plot.py [--out results/ablations/frontier.png]
 """
 import argparse, json
 from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT/'benchmarks'
-RUNS = {'small': ('results_small_quality.json', 'results_small_eval.json'),
-        'comir': ('results_amp_quality.json', 'results_amp_eval.json')}
+BENCH = ROOT/'results'/'ablations'
+RUNS = {'small': ('small_quality.json', 'small_eval.json'),
+        'comir': ('amp_quality.json', 'amp_eval.json')}
 
 
 def tiny_points() -> pd.DataFrame:

@@ -1,9 +1,12 @@
 """Does bfloat16 autocast on a CPU train worse CoMIRs than float32? (issue 13)
 
+In the ablations chapter: `amp_quality.json`, its repeat of one fold `amp_quality_repeat.json`, and the `small` network's
+`small_quality.json`, all in results/ablations/.
+
 CoMIR's own network trained with the `standard` recipe reached held-out r 0.68 on a GPU in float32
-(`results/uwloci-comir-gpu`), but only 0.56 on this CPU under bfloat16 autocast (`bench_rgb.py --model comir`,
+(`results/uwloci-comir-gpu`), but only 0.56 on this CPU under bfloat16 autocast (`rgb.py --model comir`,
 1 300 steps). The runs differ in steps and schedule as well as in precision. This script isolates the precision: it
-trains the study's plain fold cell (the config of `bench_gpu.cell_config`, i.e. of `corepreg study ... --model comir
+trains the study's plain fold cell (the config of `gpu_cells.cell_config`, i.e. of `corepreg study ... --model comir
 --steps TOTAL`) twice on the CPU from the same seed, data order and schedule, once in float32 (as the `standard`
 preset pins) and once under bfloat16 autocast (the CPU fast path), stops both at `--stop`, and compares the trainer's
 own validation (mean Pearson r between the two CoMIRs of fixed held-out patch pairs, and top-1 retrieval) along the way
@@ -14,12 +17,12 @@ family instead (its run folder is named `f<fold>-<arm>-<model>`, its record carr
 CoMIR's network does the long schedule start to pay?
 
 The arms run one after the other (alone on the cores, so the seconds a step compare too). Results go to
-`benchmarks/results_amp_quality.json`, written after each arm (atomically).
+`results/ablations/amp_quality.json`, written after each arm (atomically).
 
 Usage (from the repository root, with `runs/uwloci-he-rgb` made by `corepreg align-colour` as in
 `results/uwloci-rgb/NOTE.md`):
-    python benchmarks/bench_amp_quality.py --fold 1 --total 2250 --stop 500
-    python benchmarks/bench_amp_quality.py --fold 1 --total 2250 --stop 2250 --arms bf16 --model small --json benchmarks/results_small_quality.json
+    python ablations/amp_quality.py --fold 1 --total 2250 --stop 500
+    python ablations/amp_quality.py --fold 1 --total 2250 --stop 2250 --arms bf16 --model small --json results/ablations/small_quality.json
 """
 import argparse, json, os, platform, sys, time
 from pathlib import Path
@@ -29,7 +32,7 @@ from corepreg.core import save_json
 from corepreg.study import git_commit
 
 HERE = Path(__file__).resolve().parent
-from bench_gpu import cell_config  # noqa: E402  the study's own cell config
+from gpu_cells import cell_config  # noqa: E402  the study's own cell config
 
 ARMS = {'fp32': False, 'bf16': True}
 
@@ -63,7 +66,7 @@ def main():
     ap.add_argument('--arms', default='fp32,bf16')
     ap.add_argument('--model', default='comir', choices=['tiny', 'small', 'comir'], help="the network (default: CoMIR's, as the GPU run)")
     ap.add_argument('--out', default='runs/amp-quality')
-    ap.add_argument('--json', default=str(HERE/'results_amp_quality.json'))
+    ap.add_argument('--json', default=str(HERE.parent/'results'/'ablations'/'amp_quality.json'))
     a = ap.parse_args()
     import torch
     path = Path(a.json)
@@ -73,7 +76,7 @@ def main():
         t0 = time.time()
         r = run_arm(arm, a.fold, a.total, a.stop, a.val_every, a.final_patches, Path(a.out), a.model)
         r.update(wall_minutes=round((time.time() - t0) / 60, 1), commit=git_commit(),
-                 command='python benchmarks/bench_amp_quality.py ' + ' '.join(sys.argv[1:]))
+                 command='python ablations/amp_quality.py ' + ' '.join(sys.argv[1:]))
         key = lambda x: (x['arm'], x.get('model', 'comir'), x['fold'], x['total_steps'], x['stopped_at'])
         res['runs'] = [x for x in res['runs'] if key(x) != key(r)] + [r]
         save_json(path, res)

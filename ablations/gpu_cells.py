@@ -1,4 +1,6 @@
 """One lease of a GPU (issue 13): the trainer's step on the GPU, then the `standard` recipe with CoMIR's network trained
+
+The training part's summary (`$OUT/train_gpu.json`) is kept as results/ablations/gpu_training.json for the ablations chapter.
 for as many steps as the lease allows, on the shared SHG / bright-field cores, both folds side by side.
 
 Part 1, timings (`bench_train.py`'s own functions, so the figures mean what its CPU figures mean): the `full` preset's
@@ -24,7 +26,7 @@ which `../shared/data/uwloci-shg-he/Input/SHG_512_not_adjusted` and `runs/uwloci
 
 Usage (on the GPU machine, from the repository root; that machine has no git, so take the hash here with
 `git rev-parse HEAD` on a clean tree and paste it whole, not typed from its short form):
-    python benchmarks/bench_gpu.py --shg .devdata/SHG_512_not_adjusted --rgb runs/uwloci-he-rgb --commit <hash> --deadline 480
+    python ablations/gpu_cells.py --shg .devdata/SHG_512_not_adjusted --rgb runs/uwloci-he-rgb --commit <hash> --deadline 480
 `--dry-run` does all of it on the CPU with a few steps (to check the script before a lease).
 """
 import argparse, json, os, platform, subprocess, sys, tarfile, time
@@ -137,7 +139,7 @@ def main():
     t0 = time.time()
     shg, rgb = Path(a.shg).resolve(), Path(a.rgb).resolve()
     res = timings(device, 1 if a.dry_run else a.rounds, 3 if a.dry_run else a.steps)
-    res.update(commit=a.commit, command='python benchmarks/bench_gpu.py ' + ' '.join(sys.argv[1:]))
+    res.update(commit=a.commit, command='python ablations/gpu_cells.py ' + ' '.join(sys.argv[1:]))
     (out/'results_train_gpu.json').write_text(json.dumps(res, indent=1))
     main_dir = stage(shg, rgb); os.chdir(main_dir)
     per_step = loop_seconds(4 if a.dry_run else 150, device)   # the real cell's loop, alone on the GPU
@@ -146,7 +148,7 @@ def main():
     left = a.deadline - (time.time() - t0) - 30            # 30 s: the children's start (imports, data, CUDA)
     steps = 4 if a.dry_run else int(min(12800, max(250, left / (per_step * a.contention))) // 250 * 250)
     print(f'part 1 took {time.time() - t0:.0f} s; {per_step * 1000:.0f} ms a step alone; training {steps} steps a fold', flush=True)
-    kids = [subprocess.Popen([sys.executable, str(HERE/'bench_gpu.py'), '--train-fold', str(f), '--train-steps', str(steps)]
+    kids = [subprocess.Popen([sys.executable, str(HERE/'gpu_cells.py'), '--train-fold', str(f), '--train-steps', str(steps)]
                              + (['--dry-run'] if a.dry_run else []), cwd=main_dir, env=child_env()) for f in (1, 2)]
     t_train = time.time()
     while any(k.poll() is None for k in kids) and time.time() - t0 < a.deadline: time.sleep(2)

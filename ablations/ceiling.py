@@ -17,7 +17,7 @@ With `--fold N` the cells register fold N's pairs instead (arm `cross` only, wit
 of the other fold these are images its networks trained on. A diagnostic, not a result: if networks that trained on an
 image miss its pairs by the same shift as networks that never saw it, the shift lies in the image pair.
 
-Usage: python benchmarks/bench_ceiling.py RUN_DIR [RUN_DIR ...] [--methods ssd sift] [--workers 2] [--fold N]
+Usage: python ablations/ceiling.py RUN_DIR [RUN_DIR ...] [--methods ssd sift] [--workers 2] [--fold N]
 RUN_DIR is e.g. runs/isl-confocal-sup/runs/isl-f1-s0-none-mse (the study folder is RUN_DIR/../..).
 """
 import argparse, dataclasses, json, sys, time
@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     p.add_argument('--methods', nargs='+', default=['ssd', 'sift'])
     p.add_argument('--workers', type=int, default=1)
     p.add_argument('--fold', type=int, default=None, help="register this fold's pairs instead of the cell's own (diagnostic)")
-    p.add_argument('--out', default='benchmarks/results_ceiling.json')
+    p.add_argument('--out', default='results/ablations/ceiling.json')
     a = p.parse_args(argv)
     out = Path(a.out)
     runs = load_runs(out)
@@ -91,7 +91,7 @@ def main(argv=None) -> int:
         same = lambda r: r['run_dir'] == str(d) and r.get('pairs_fold', r['fold']) == pairs_fold
         raw = not any((str(Path(r['run_dir']).parent.parent), r['fold']) == (str(d.parent.parent), fold) and 'raw_aa' in r
                       for r in runs if not same(r))
-        runs = save_run(out, runs, measure(d, a.methods, a.workers, raw, pairs_fold), 'bench_ceiling.py', argv, t0, same)
+        runs = save_run(out, runs, measure(d, a.methods, a.workers, raw, pairs_fold), 'ceiling.py', argv, t0, same)
     return 0
 
 

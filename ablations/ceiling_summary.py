@@ -1,15 +1,15 @@
 """Where the cross-modal misses lie (issue 13): the monomodal ceiling and the residual of each pair, from files on disk.
 
-Reads `benchmarks/results_ceiling.json` (`bench_ceiling.py`) and a study's per-pair records, and prints the tables
-of `benchmarks/RESULTS.md`:
-1. success of each arm of `bench_ceiling.py` (cross-modal CoMIRs, one network's CoMIR against itself, raw against raw);
+Reads `results/ablations/ceiling.json` (`ceiling.py`) and a study's per-pair records, and prints the tables
+of the ablations chapter:
+1. success of each arm of `ceiling.py` (cross-modal CoMIRs, one network's CoMIR against itself, raw against raw);
 2. the study's success at looser thresholds than the protocol's 2 % of the width (how near the misses are);
 3. per held-out image: the residual of the registrations, T_true⁻¹ ∘ T_found, as the shift it gives the patch centre
    in the fixed frame (`corepreg.evaluate.residual_shift`; median over pairs and back-ends that land within 15 px),
    against `ssd` success; for tiles of one field (ISL) the same shifts laid out as the tiles lie;
 4. with `--fold` runs in the JSON: the same per image for networks that trained on it, beside those that held it out.
 
-Usage: python benchmarks/ceiling_summary.py [--study results/isl-confocal-sup] [--cells none]
+Usage: python ablations/ceiling_summary.py [--study results/isl-confocal-sup] [--cells none]
 """
 import argparse, json, sys
 from pathlib import Path
@@ -21,7 +21,7 @@ ARMS = ('cross', 'comir_aa', 'comir_bb', 'raw_aa', 'raw_bb')
 
 
 def ceiling_table(path:Path) -> pd.DataFrame:
-    "Success per cell and arm, from results_ceiling.json (raw arms: once per fold)."
+    "Success per cell and arm, from ceiling.json (raw arms: once per fold)."
     rows = []
     for r in json.loads(path.read_text())['runs']:
         if r.get('pairs_fold', r['fold']) != r['fold']: continue   # --fold runs: see seen_table
@@ -36,7 +36,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--study', type=Path, default=Path('results/isl-confocal-sup'))
     p.add_argument('--cells', default='none', help='supervision variant(s) whose cells to read, comma-separated')
-    p.add_argument('--ceiling', type=Path, default=Path('benchmarks/results_ceiling.json'))
+    p.add_argument('--ceiling', type=Path, default=Path('results/ablations/ceiling.json'))
     a = p.parse_args(argv)
     if a.ceiling.exists():
         t = ceiling_table(a.ceiling)

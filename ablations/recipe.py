@@ -4,14 +4,15 @@ Each recipe trains the plain CoMIR (no bottleneck supervision, MSE critic) on on
 bright-field cores (fold 1; `--folds 1,2` adds the swap) and is judged on the other half only: 40 evaluation pairs
 per fold (10 cores × the 4 MultiRegEval levels, 256-px patches of the 512-px cores, the study's own `eval_set`), with
 `ssd` and `sift` on the 8-bit CoMIRs (the first two runs also `fftmi`), and the Pearson r between the two float CoMIRs of each aligned fixed
-patch (`study.comir_correlation`, the study's `comir_r`). Results go to `benchmarks/results_recipe.json` (one entry per recipe and fold, written atomically after each;
+patch (`study.comir_correlation`, the study's `comir_r`). Results go to `results/ablations/recipe.json` (one entry per recipe and fold, written atomically after each;
 a rerun skips the entries it has).
 
-Usage: python benchmarks/bench_recipe.py [--only NAME,...] [--folds 1] [--out benchmarks/results_recipe.json]
+Usage: python ablations/recipe.py [--only NAME,...] [--folds 1] [--out results/ablations/recipe.json]
 """
 import argparse, dataclasses, json, os, platform, sys, tempfile, time
 from pathlib import Path
 import numpy as np, torch
+from corepreg.datasets import data_root
 from corepreg.core import save_json
 from corepreg.data import make_eval_set
 from corepreg.evaluate import evaluate
@@ -21,7 +22,7 @@ from corepreg.data import source_pairs
 from corepreg.train import TrainConfig, read_log, train
 
 HERE = Path(__file__).resolve().parent
-SHARED = Path(os.environ.get('COREPREG_SHARED_DATA', HERE.parent.parent/'shared'/'data'))/'uwloci-shg-he'
+SHARED = data_root()/'uwloci-shg-he'
 BASE = TrainConfig(model='tiny', amp=False).replace(source='folder', folder_a=str(SHARED/'Input'/'SHG_512_not_adjusted'), folder_b=str(SHARED/'comparison'/'truth'),
                    patch=64, batch=8, checkpoint_every=10**6, val_every=250, val_patches=32)
 ADAM = dict(optimizer='adamw', lr=1e-3, warmup=100, schedule='cosine', weight_decay=1e-4)
@@ -126,7 +127,7 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser()
     ap.add_argument('--only', help='comma-separated recipe names (default: all)')
     ap.add_argument('--folds', default='1')
-    ap.add_argument('--out', default=str(HERE/'results_recipe.json'))
+    ap.add_argument('--out', default=str(HERE.parent/'results'/'ablations'/'recipe.json'))
     ap.add_argument('--table', action='store_true', help='print the markdown table of the results file and stop')
     a = ap.parse_args()
     out = Path(a.out)

@@ -2,13 +2,13 @@
 
 It trains outside `train()`, with the package's own pieces (`DenseUNet`, `comir_loss`, `make_optimiser`, `lr_at`,
 `PatchDataset` with its colour jitter, bfloat16 autocast), so that it can feed network B an RGB image aligned by its own
-SIFT fit (`bench_colour.aligned_colour`, each channel / 255) rather than `align_colour`'s 8-bit files: the numbers in
-`results_rgb.json` were measured this way before the package took colour (`corepreg study --colour-b` does it since),
+SIFT fit (`colour.aligned_colour`, each channel / 255) rather than `align_colour`'s 8-bit files: the numbers in
+`rgb.json` were measured this way before the package took colour (`corepreg study --colour-b` does it since),
 and the package's `PatchDataset` and `make_eval_set` draw exactly the patches and records that this script's own copies
 drew then (checked item by item). The arms are identical but for network B's input:
 
 - `grey`: B = `comparison/truth` (normalised as `source_pairs` does), one input channel: the `standard` preset's data;
-- `rgb`: B = the raw `Input/HE_512` brought into the truth's frame by `bench_colour.aligned_colour` (a SIFT similarity
+- `rgb`: B = the raw `Input/HE_512` brought into the truth's frame by `colour.aligned_colour` (a SIFT similarity
   fit, monomodal), each channel / 255, three input channels;
 - `rgb-jitter`: as `rgb`, with colour augmentation: each channel of each B patch raised to its own power
   exp(U(-0.2, 0.2)) (stain strength and hue vary between the cores' staining batches); `rgb-mild`: the same at 0.05.
@@ -16,12 +16,12 @@ drew then (checked item by item). The arms are identical but for network B's inp
 Each arm trains the `standard` recipe in bfloat16 (`tiny`, 128-px patches, batches of 2 groups of 4 overlapping patches,
 AdamW 1e-3, 100 warm-up steps, cosine decay, activation decay l2 = 0.1, MSE critic, tau 0.5, C4 turns; 1 300 steps) on one
 fold's training cores and is judged on the other fold's cores only, on the same 40 evaluation pairs as
-`bench_recipe.py` (`make_eval_set(test, 256, seed=fold)`; a colour moving patch is warped channel by channel):
+`recipe.py` (`make_eval_set(test, 256, seed=fold)`; a colour moving patch is warped channel by channel):
 held-out r (also after blurs of 1, 2, 4 px), training-core r, and `ssd` / `sift` success on the 8-bit CoMIRs.
 
 `--align W` adds the loss's alignment term (`LossConfig.align`: W·(1 − Pearson r) of each positive pair's two maps).
 
-Usage: python benchmarks/bench_rgb.py [--arms grey,rgb] [--folds 1] [--steps 1300] [--model tiny] [--patch 128] [--align 0] [--out benchmarks/results_rgb.json]
+Usage: python ablations/rgb.py [--arms grey,rgb] [--folds 1] [--steps 1300] [--model tiny] [--patch 128] [--align 0] [--out results/ablations/rgb.json]
 """
 import argparse, dataclasses, json, os, platform, sys, time
 from pathlib import Path
@@ -29,8 +29,8 @@ from types import SimpleNamespace
 import numpy as np, torch
 
 HERE = Path(__file__).resolve().parent
-from bench_colour import aligned_colour
-from bench_recipe import BASE, smoothed_r
+from colour import aligned_colour
+from recipe import BASE, smoothed_r
 from corepreg.core import save_json
 from corepreg.data import make_eval_set
 from corepreg.datasets import source_pairs
@@ -109,7 +109,7 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser()
     ap.add_argument('--arms', default='grey,rgb'); ap.add_argument('--folds', default='1')
     ap.add_argument('--steps', type=int, default=1300); ap.add_argument('--model', default='tiny', choices=sorted(MODEL_PRESETS))
-    ap.add_argument('--patch', type=int, default=128, help='training patch size (the evaluation patches stay 256 px)'); ap.add_argument('--out', default=str(HERE/'results_rgb.json'))
+    ap.add_argument('--patch', type=int, default=128, help='training patch size (the evaluation patches stay 256 px)'); ap.add_argument('--out', default=str(HERE.parent/'results'/'ablations'/'rgb.json'))
     ap.add_argument('--align', type=float, default=0.0, help="weight of the loss's alignment term (LossConfig.align)")
     a = ap.parse_args()
     out = Path(a.out)

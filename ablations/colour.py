@@ -17,7 +17,7 @@ SHG frame). The raw `Input/HE_512` is RGB but not registered. This script:
 It is a bound of one kind only: how much SHG a small, local, pixel-wise model reads off each form of the bright-field.
 A gap between `grey` and `rgb` says the colour carries information about SHG that the grey throws away.
 
-Usage: python benchmarks/bench_colour.py [--out benchmarks/results_colour.json]
+Usage: python ablations/colour.py [--out results/ablations/colour.json]
 """
 import argparse, functools, os, platform, sys, time
 from pathlib import Path
@@ -25,17 +25,17 @@ from types import SimpleNamespace
 import numpy as np
 from scipy import ndimage
 from corepreg.core import save_json
-from corepreg.datasets import _halves, similarity_fit   # the package's monomodal SIFT similarity fit (align_colour's)
+from corepreg.datasets import data_root, _halves, similarity_fit   # the package's monomodal SIFT similarity fit (align_colour's)
 from corepreg.images import normalise, read_image, to_gray, to_unit
 from corepreg.study import git_commit
 
 HERE = Path(__file__).resolve().parent
-D = Path(os.environ.get('COREPREG_SHARED_DATA', HERE.parent.parent/'shared'/'data'))/'uwloci-shg-he'
+D = data_root()/'uwloci-shg-he'
 SHG, HE, TRUTH = D/'Input'/'SHG_512_not_adjusted', D/'Input'/'HE_512', D/'comparison'/'truth'
 KINDS = ('grey', 'rgb', 'hed', 'eosin')
 
 
-@functools.lru_cache(maxsize=None)   # one fit per core and process (bench_rgb asks for each core once per arm)
+@functools.lru_cache(maxsize=None)   # one fit per core and process (rgb asks for each core once per arm)
 def aligned_colour(name):
     "HE_512 (RGB) warped into the frame of `truth`, its footprint there (eroded by 4 px) and r(grey of it, truth) inside it."
     from skimage.transform import warp
@@ -90,11 +90,11 @@ def main(out:Path):
             rs = [float(np.corrcoef(model.predict(feats[n][cores[n]['inside']]), cores[n]['shg'][cores[n]['inside']])[0, 1]) for n in test]
             rows.append({'input': kind, 'fold': fold, 'held_out_r': round(float(np.mean(rs)), 4), 'per_core_r': dict(zip(test, np.round(rs, 4).tolist()))})
             print(kind, fold, rows[-1]['held_out_r'], flush=True)
-    save_json(out, {'machine': f"{platform.machine()}, {os.cpu_count()} cores", 'commit': git_commit(), 'command': 'python benchmarks/bench_colour.py',
+    save_json(out, {'machine': f"{platform.machine()}, {os.cpu_count()} cores", 'commit': git_commit(), 'command': 'python ablations/colour.py',
                     'wall_minutes': round((time.time() - t0) / 60, 1), 'alignment': per_core, 'prediction': rows})
 
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()
-    ap.add_argument('--out', default=str(HERE/'results_colour.json'))
+    ap.add_argument('--out', default=str(HERE.parent/'results'/'ablations'/'colour.json'))
     main(Path(ap.parse_args().out))

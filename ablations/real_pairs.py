@@ -14,7 +14,7 @@ Success: corner error ≤ 2 % of the width (10.24 px at 512 px) against the refe
 Rows: raw `fftmi` (full circle), raw `mi`, and CoMIRs of the standard study's networks with each back-end, each core
 through the fold whose networks never saw it (fold 1 trained on the first seeded half of the cores, fold 2 on the second).
 
-Usage: python benchmarks/bench_real.py [--runs runs/uwloci-standard/runs] [--out benchmarks/results_real.json]
+Usage: python ablations/real_pairs.py [--runs runs/uwloci-standard/runs] [--out results/ablations/real.json]
 """
 import argparse, json, os, platform, subprocess, time
 from types import SimpleNamespace
@@ -26,10 +26,10 @@ from corepreg.data import read_image, to_gray, to_unit
 from corepreg.evaluate import corner_error
 from corepreg.infer import Representer
 from corepreg.register import register_pair
-from corepreg.datasets import _halves, similarity_fit   # the monomodal SIFT + RANSAC similarity fit
+from corepreg.datasets import data_root, _halves, similarity_fit   # the monomodal SIFT + RANSAC similarity fit
 
 HERE = Path(__file__).resolve().parent
-D = Path(os.environ.get('COREPREG_SHARED_DATA', HERE.parent.parent/'shared'/'data'))/'uwloci-shg-he'
+D = data_root()/'uwloci-shg-he'
 SHG, HE, TRUTH = D/'Input'/'SHG_512_not_adjusted', D/'Input'/'HE_512', D/'comparison'/'truth'
 
 
@@ -63,7 +63,7 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser()
     ap.add_argument('--runs', default='runs/uwloci-standard/runs')
     ap.add_argument('--split-seed', type=int, default=0)
-    ap.add_argument('--out', default=str(HERE/'results_real.json'))
+    ap.add_argument('--out', default=str(HERE.parent/'results'/'ablations'/'real.json'))
     a = ap.parse_args()
     t0 = time.time()
     names = sorted(p.stem for p in SHG.glob('*.tif'))
@@ -91,7 +91,7 @@ if __name__ == '__main__':
                  'median_error': float(np.median([r[k]['error'] for r in ok])),
                  'median_seconds': float(np.median([r[k]['seconds'] for r in ok]))} for k in labels}
     commit = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True).stdout.strip()
-    save_json(a.out, {'command': 'python benchmarks/bench_real.py ' + ' '.join(f'--{k.replace("_", "-")} {v}' for k, v in vars(a).items() if k != 'out'),
+    save_json(a.out, {'command': 'python ablations/real_pairs.py ' + ' '.join(f'--{k.replace("_", "-")} {v}' for k, v in vars(a).items() if k != 'out'),
                       'commit': commit, 'machine': f"{platform.machine()}, {os.cpu_count()} cores", 'wall_s': round(time.time() - t0, 1),
                       'runs': a.runs, 'table': table, 'cores': rows})
     for k, v in table.items(): print(f"{k:12s} {v['success']:.2f} ({v['n']} cores), median error {v['median_error']:.1f} px, {v['median_seconds']:.2f} s")

@@ -9,7 +9,7 @@ arithmetic needs, so four times the pixels of a step should cost little there; t
     corepreg study --data folder --a ../shared/data/uwloci-shg-he/Input/SHG_512_not_adjusted --b runs/uwloci-he-rgb
         --colour-b --preset standard --model comir --supervision none --critics mse --seeds 1 --folds 1,2 --steps 2250
 
-gives it to `train()` (`bench_gpu.cell_config`: the config of `results/uwloci-comir-gpu`, whose cells are the reference),
+gives it to `train()` (`gpu_cells.cell_config`: the config of `results/uwloci-comir-gpu`, whose cells are the reference),
 with one change:
 - `b32`: 32 patches a step instead of 8 (eight neighbourhoods of four: 31 negatives a positive instead of 7);
 - `p256`: 256-px training patches instead of 128 (the evaluation's patch size; the bottleneck 4x4 instead of 2x2);
@@ -22,17 +22,17 @@ measured as the study's `comir_r` (the 120 evaluation pairs of its fold). Its ne
 log, and a checkpoint holding the models only: the optimiser state is left out so that the runs fit the transfer; it
 loads with `load_run` / `Representer`, and cannot be resumed). Registration (`ssd` needs SimpleITK, which the GPU
 machine lacks) runs back here: unpack into `<study>/runs/` beside a copy of `results/uwloci-comir-gpu/grid.json`, then
-`python benchmarks/bench_tta.py <study>/runs/<arm> --arms plain --methods ssd fftmi sift`.
+`python ablations/tta.py <study>/runs/<arm> --arms plain --methods ssd fftmi sift`.
 
 Usage (on the GPU machine, from the repository root; paste the full hash of the clean commit that travels):
-    python benchmarks/bench_gpu_levers.py --shg .devdata/SHG_512_not_adjusted --rgb runs/uwloci-he-rgb --commit <hash> --deadline 450
+    python ablations/gpu_levers.py --shg .devdata/SHG_512_not_adjusted --rgb runs/uwloci-he-rgb --commit <hash> --deadline 450
 `--dry-run` does all of it on the CPU with a few steps of the `tiny` network (to check the script before a lease).
 """
 import argparse, functools, os, platform, statistics, subprocess, sys, tarfile, time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-from bench_gpu import STUDY_ARGS, cell_config, child_env, lease_parser, stage
+from gpu_cells import STUDY_ARGS, cell_config, child_env, lease_parser, stage
 
 STEPS = 2250      # the reference cells' schedule (results/uwloci-comir-gpu)
 LEVERS = {'b32': {'batch': 32}, 'p256': {'patch': 256}, 'b32p256': {'batch': 32, 'patch': 256}}
@@ -131,11 +131,11 @@ def main():
     main_dir = stage(shg, rgb); os.chdir(main_dir)
     runs = main_dir/'runs/levers'
     import torch
-    res = {'command': 'python benchmarks/bench_gpu_levers.py ' + ' '.join(sys.argv[1:]), 'commit': a.commit,
+    res = {'command': 'python ablations/gpu_levers.py ' + ' '.join(sys.argv[1:]), 'commit': a.commit,
            'machine': f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
            'gpu_name': torch.cuda.get_device_name() if device == 'cuda' else None,
            'study_args': STUDY_ARGS + ['--steps', str(STEPS)], 'steps': steps, 'levers': LEVERS, 'arms': {}}
-    kids = {arm_name(l, f): subprocess.Popen([sys.executable, str(HERE/'bench_gpu_levers.py'), '--arm', l, str(f), '--steps', str(steps)]
+    kids = {arm_name(l, f): subprocess.Popen([sys.executable, str(HERE/'gpu_levers.py'), '--arm', l, str(f), '--steps', str(steps)]
                                              + (['--dry-run'] if a.dry_run else []), cwd=main_dir, env=child_env()) for l, f in ARMS}
     t_train = time.time()
     stopped = supervise(kids, runs, steps, t0, a.deadline, grace=5 if a.dry_run else 60)
