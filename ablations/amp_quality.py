@@ -1,4 +1,4 @@
-"""Does bfloat16 autocast on a CPU train worse CoMIRs than float32? (issue 13)
+"""Does bfloat16 autocast on a CPU train worse CoMIRs than float32?
 
 In the ablations chapter: `amp_quality.json`, its repeat of one fold `amp_quality_repeat.json`, and the `small` network's
 `small_quality.json`, all in results/ablations/.

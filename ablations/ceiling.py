@@ -1,4 +1,4 @@
-"""How far could a perfect representation take a monomodal back-end on these pairs? (issue 13)
+"""How far could a perfect representation take a monomodal back-end on these pairs?
 
 The study registers network A's CoMIR of the fixed patch against network B's CoMIR of the moving patch (cross-modal).
 If the two CoMIRs were one image, the back-end would face a monomodal pair; this script measures that case directly, on

@@ -1,4 +1,4 @@
-"""Where the cross-modal misses lie (issue 13): the monomodal ceiling and the residual of each pair, from files on disk.
+"""Where the cross-modal misses lie: the monomodal ceiling and the residual of each pair, from files on disk.
 
 Reads `results/ablations/ceiling.json` (`ceiling.py`) and a study's per-pair records, and prints the tables
 of the ablations chapter:

@@ -1,4 +1,4 @@
-"""Does the bright-field's colour tell more about SHG than its grey does? (issue 13: the bright-field as RGB)
+"""Does the bright-field's colour tell more about SHG than its grey does? (the bright-field as RGB)
 
 The networks see the shared cores' bright-field as grey (`comparison/truth`, the only bright-field registered into the
 SHG frame). The raw `Input/HE_512` is RGB but not registered. This script:

@@ -1,4 +1,4 @@
-"""Held-out r and success against training minutes on the 2-core CPU, for the three networks of the family (issue 13).
+"""Held-out r and success against training minutes on the 2-core CPU, for the three networks of the family.
 
 One point per trained cell, each measured on its fold's 120 held-out pairs of the shared SHG / bright-field cores
 (network B in colour, the `standard` recipe, MSE critic, no bottleneck supervision):
@@ -6,7 +6,7 @@ One point per trained cell, each measured on its fold's 120 held-out pairs of th
 - `small`, 2 250 steps under bfloat16: `small_quality.json` (training) and `small_eval.json` (evaluation);
 - CoMIR's network, 2 250 steps under bfloat16: `amp_quality.json` and `amp_eval.json`.
 
-Minutes are each cell's wall time of training. The dashed lines are issue 13's budget (10 minutes a cell) and targets
+Minutes are each cell's wall time of training. The dashed lines are the recipe budget (10 minutes a cell) and targets
 (r 0.85; `ssd` / `sift` 0.90).
 
 Usage: python ablations/frontier_plot.py [--out results/ablations/frontier.png]

@@ -1,4 +1,4 @@
-"""One lease of a GPU (issue 13): the trainer's step on the GPU, then the `standard` recipe with CoMIR's network trained
+"""One lease of a GPU: the trainer's step on the GPU, then the `standard` recipe with CoMIR's network trained
 
 The training part's summary (`$OUT/train_gpu.json`) is kept as results/ablations/gpu_training.json for the ablations chapter.
 for as many steps as the lease allows, on the shared SHG / bright-field cores, both folds side by side.

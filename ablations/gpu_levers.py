@@ -1,4 +1,4 @@
-"""One GPU lease (issue 13): with CoMIR's network, do more negatives or more context raise the held-out r?
+"""One GPU lease: with CoMIR's network, do more negatives or more context raise the held-out r?
 
 On the CPU these two levers cost four times the compute of a step, so they were tried only with the small networks
 (RESULTS.md: "Does a larger batch help at the same compute? No", "... or 256-px patches: held-out r stays at 0.49-0.57").

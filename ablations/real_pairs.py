@@ -1,4 +1,4 @@
-"""Real misalignment (issue 15): the shared cores' SHG (fixed) against their raw bright-field `Input/HE_512` (moving, grey).
+"""Real misalignment: the shared cores' SHG (fixed) against their raw bright-field `Input/HE_512` (moving, grey).
 
 `comparison/truth` is the same bright-field already registered into the SHG frame, so HE_512 → truth is a monomodal problem
 that gives the reference. It is not rigid: SIFT matches fit a similarity with scale 0.92–1.13 on most cores (an affine fit

@@ -1,4 +1,4 @@
-"""Ablation for issue 13: which training recipe makes CoMIRs that a monomodal method registers on held-out real pairs.
+"""Ablation: which training recipe makes CoMIRs that a monomodal method registers on held-out real pairs.
 
 Each recipe trains the plain CoMIR (no bottleneck supervision, MSE critic) on one seeded half of the shared SHG /
 bright-field cores (fold 1; `--folds 1,2` adds the swap) and is judged on the other half only: 40 evaluation pairs
@@ -44,7 +44,7 @@ RECIPES = {
     'l2-128-int': (dict(steps=800, patch=128, channels_last=True, decay_l2=0.1, intensity_aug=0.5, **ADAM), 'as l2-128, random gamma / contrast / brightness per modality (0.5)'),
     'l2-128-g4':  (dict(steps=800, patch=128, channels_last=True, decay_l2=0.1, group=4, spread=32, **ADAM), 'as l2-128, each batch = 2 groups of 4 overlapping patches (within 32 px): hard negatives'),
     'adamw-lr3':  (dict(steps=1500, **{**ADAM, 'lr': 3e-3}), 'as adamw, learning rate 3e-3'),
-    # issue 14: a temperature per critic for the grid's l1 and cosine cells, on the standard recipe (l2-128-g4, 1 300 steps).
+    # a temperature per critic for the grid's l1 and cosine cells, on the standard recipe (l2-128-g4, 1 300 steps).
     # Our l1 critic averages |x - y| over the flattened map, CoMIR's sums it over the height (x 128 on 128-px patches), so
     # tau = 0.5 / 128 gives our l1 the reference's logits; cosine is bounded, so tau alone sets its softmax's sharpness.
     'std-mse':    (dict(STANDARD), 'the standard preset (MSE, tau 0.5), the reference for the rows below'),
@@ -52,16 +52,16 @@ RECIPES = {
     'std-l1-ref': (dict(STANDARD, critic='l1', tau=0.5 / 128), "standard, L1 critic, tau 0.5/128 (CoMIR's logits on 128-px patches)"),
     'std-cos':    (dict(STANDARD, critic='cosine'), 'standard, cosine critic, tau 0.5'),
     'std-cos-t01': (dict(STANDARD, critic='cosine', tau=0.1), 'standard, cosine critic, tau 0.1'),
-    # issue 13: does the MSE recipe gain from a sharper softmax too (cosine did: ssd 0.72 -> 0.97 from tau 0.5 to 0.1)?
+    # does the MSE recipe gain from a sharper softmax too (cosine did: ssd 0.72 -> 0.97 from tau 0.5 to 0.1)?
     'std-mse-t01': (dict(STANDARD, tau=0.1), 'standard (MSE), tau 0.1'),
-    # issue 13: more negatives per anchor at the same compute (batch 16 = 4 groups of 4, half the steps)
+    # more negatives per anchor at the same compute (batch 16 = 4 groups of 4, half the steps)
     'std-b16':    (dict(STANDARD, batch=16, steps=650), 'standard (MSE), batch 16 (4 groups of 4), 650 steps: the same patches seen'),
-    # issue 13: a larger network than tiny in the same 10 minutes, made possible by bfloat16 on a CPU with AMX tiles
+    # a larger network than tiny in the same 10 minutes, made possible by bfloat16 on a CPU with AMX tiles
     # ('small': 16 filters, growth 8, 4 down blocks of 3 layers, an 8x8 bottleneck on 128-px patches)
     'std-small-bf16': (dict(STANDARD, model='small', amp=True, steps=800), "standard, the 'small' network in bfloat16 (AMX), 800 steps"),
     'std-bf16':   (dict(STANDARD, amp=True), 'the standard preset in bfloat16 (AMX): the control that separates bf16 from the network'),
     'std-comir-bf16': (dict(STANDARD, model='comir', amp=True, steps=330), "standard, CoMIR's own network in bfloat16 (AMX), the 330 steps that 10 minutes buy"),
-    # issue 13, session 31: levers aimed at the cross-modal r itself, each against the std-bf16 control (tiny, bfloat16)
+    # levers aimed at the cross-modal r itself, each against the std-bf16 control (tiny, bfloat16)
     'std-bf16-t2': (dict(STANDARD, amp=True, tau=2.0), 'std-bf16 with tau 2: a softer softmax that keeps pulling positives together after the batch is told apart'),
     'std-bf16-g8': (dict(STANDARD, amp=True, group=8), 'std-bf16 with each batch one neighbourhood of 8 overlapping patches: every negative a shifted view of the same tissue'),
     'std-bf16-centred': (dict(STANDARD, amp=True, centre=True), "std-bf16 with each map's per-channel mean taken out before the critic (LossConfig.centre): no telling patches apart by brightness"),

@@ -1,4 +1,4 @@
-"""The bright-field as RGB (issue 13): does network B seeing colour make the two CoMIRs of held-out cores more alike?
+"""The bright-field as RGB: does network B seeing colour make the two CoMIRs of held-out cores more alike?
 
 It trains outside `train()`, with the package's own pieces (`DenseUNet`, `comir_loss`, `make_optimiser`, `lr_at`,
 `PatchDataset` with its colour jitter, bfloat16 autocast), so that it can feed network B an RGB image aligned by its own

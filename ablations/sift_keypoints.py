@@ -1,4 +1,4 @@
-"""Why `sift` registers only half of the held-out colour CoMIRs (issue 13): the representation, or the back-end?
+"""Why `sift` registers only half of the held-out colour CoMIRs: the representation, or the back-end?
 
 For each evaluation pair of one cell of a finished study (default: `runs/uwloci-rgb`, the plain CoMIR with network B in
 colour, seed 0), the script computes the two CoMIRs with the cell's own networks, then SIFT keypoints and descriptors

@@ -1,4 +1,4 @@
-"""Test-time rotation averaging of the CoMIRs (issue 13): does it make held-out pairs more alike, and easier to register?
+"""Test-time rotation averaging of the CoMIRs: does it make held-out pairs more alike, and easier to register?
 
 In the ablations chapter: `tta.json` (both datasets), `amp_eval.json` (`--arms plain` on the bfloat16 runs of CoMIR's network),
 `amp_eval_c4.json` (`--arms plain c4` on the same runs) and `small_eval.json` (the `small` network), all in results/ablations/.

@@ -1,4 +1,4 @@
-"""Issue 15: each back-end today (0.2) against its pre-0.2 settings (`corepreg.register.LEGACY`), side by side, pair by pair.
+"""each back-end today (0.2) against its pre-0.2 settings (`corepreg.register.LEGACY`), side by side, pair by pair.
 
 Pairs: the 20 shared SHG cores, a 256-px patch of each at the 4 MultiRegEval levels (80 pairs), monomodal (SHG against
 its own transformed copy, as in the issue). Also the held-out CoMIRs of the standard study (SHG / bright-field cores,

@@ -1,4 +1,4 @@
-"""Benchmarks for issue 4: InfoNCE against its loop version, and one training step of a DenseUNet pair.
+"""Benchmarks: InfoNCE against its loop version, and one training step of a DenseUNet pair.
 
 Usage: python benchmarks/bench_losses.py [--reps 5] [--out benchmarks/results_losses.json]
 Each training-step configuration runs in its own process, so its peak resident memory (ru_maxrss) is its own.

@@ -1,4 +1,4 @@
-"""Benchmarks for issue 6: monomodal ground truth (40 pairs per level) and seconds per pair for each back-end.
+"""Benchmarks: monomodal ground truth (40 pairs per level) and seconds per pair for each back-end.
 
 Usage: python benchmarks/bench_register.py [--pairs 40] [--out benchmarks/results_register.json]
 """

@@ -1,4 +1,4 @@
-"""Benchmark of the training step (issues 5 and 13): steps per second of the quick, standard and full presets, and the
+"""Benchmark of the training step: steps per second of the quick, standard and full presets, and the
 full preset's step on today's default path against the baseline path and against float32 channels-last, measured side
 by side in one run.
 
@@ -9,7 +9,7 @@ optimiser; patch sampling is not in it); the first two steps of every run are dr
 the rest is reported. For the comparison, the baseline and the fast path alternate (`--rounds` times each) so that
 both see the same machine load; the speed-up is the ratio of their medians over all rounds.
 
-The baseline path is the trainer as it was before issue 13: float32, contiguous (NCHW) memory, `channels_last=False`,
+The baseline path is the trainer as it was at first: float32, contiguous (NCHW) memory, `channels_last=False`,
 `amp=False` (gradient checkpointing was never on by default: `ModelConfig.checkpoint=False`). `fp32_cl` is float32 with
 channels-last memory; `default` is the preset as it stands, channels-last plus `amp=None`, which is bfloat16 autocast
 where `bf16_is_fast` says so (a GPU, or a CPU with AMX tiles or AVX512-BF16) and float32 elsewhere (the file records

@@ -72,7 +72,7 @@ STUDY_PRESETS = {
                                  "--data uwloci --colour-b --preset standard`)."),
     'standard': StudyPreset('standard', critics=('mse',), methods=('fftmi', 'sift', 'ssd', 'mi'), seeds=3, n_test=40, test_size=420,
                             patch=256, patch_by_dataset=(('isl', 160),), min_pairs=100,
-                            tau_by_critic=(('l1', 0.5 / 128), ('cosine', 0.1))),   # measured: benchmarks/RESULTS.md
+                            tau_by_critic=(('l1', 0.5 / 128), ('cosine', 0.1))),   # measured: the Ablations chapter
     'full': StudyPreset('full', critics=CRITIC_NAMES, methods=('fftmi', 'sift', 'ssd', 'mi'), seeds=3, n_test=40, test_size=420,
                         patch=300, patch_by_dataset=(('histological', 834),), min_pairs=100),
 }

@@ -80,7 +80,7 @@ TRAIN_PRESETS = {
     # quick and standard pin float32 (and quick contiguous memory) so that the committed results/ reproduce on any machine
     'quick': TrainConfig(model='tiny', checkpoint_every=50, channels_last=False, amp=False,
                          data=DataConfig(patch=64, n_pairs=6, image_size=192), optim=OptimConfig(steps=150)),
-    # the held-out ablation's best (benchmarks/RESULTS.md): AdamW + warm-up + cosine, MultiRegEval's l2 = 0.1, 128-px patches,
+    # the held-out ablation's best (the Ablations chapter): AdamW + warm-up + cosine, MultiRegEval's l2 = 0.1, 128-px patches,
     # batches of two neighbourhoods of four overlapping patches; about 8 minutes on two CPU cores
     'standard': TrainConfig(model='tiny', checkpoint_every=250, val_every=250, amp=False,
                             data=DataConfig(patch=128, group=4, spread=32, n_pairs=16, image_size=512),

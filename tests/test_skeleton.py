@@ -1,5 +1,5 @@
 "Tests of the literate-package machinery: the export check, nbdev_test failing on a bad notebook, the docs build."
-import json, importlib.util
+import json, importlib.util, re
 import pytest
 from conftest import ROOT, VENV_BIN, run
 
@@ -82,3 +82,35 @@ def test_every_ablation_result_has_its_script_and_benchmarks_hold_no_science():
     orphans = [f.name for f in sorted((ROOT/'results'/'ablations').iterdir()) if f.name not in scripts]
     assert not orphans, orphans
     assert not [p.name for p in (ROOT/'benchmarks').glob('*.py') if 'results/ablations' in p.read_text() or "'ablations'" in p.read_text()]
+
+
+OUTSIDE = re.compile(r'\.\./shared|PAPER\.md|TOOLCHAIN\.md|\b[Ii]ssues? \d+')
+
+
+def _page_texts():
+    "Every page and package file a stranger reads: README, RESULTS.md, the notebooks' sources and rendered text, the package."
+    yield 'README.md', (ROOT/'README.md').read_text()
+    yield 'benchmarks/RESULTS.md', (ROOT/'benchmarks'/'RESULTS.md').read_text()
+    for p in sorted((ROOT/'nbs').glob('*.ipynb')):
+        cells = json.loads(p.read_text())['cells']
+        yield p.name, '\n'.join(''.join(c['source']) + ''.join(''.join(o.get('data', {}).get('text/markdown', '')) for o in c.get('outputs', [])) for c in cells)
+    for p in sorted((ROOT/'corepreg').glob('*.py')): yield p.name, p.read_text()
+
+
+def test_no_page_or_module_points_outside_the_repository():
+    "No page, package file or docstring names our workspace (../shared, PAPER.md, TOOLCHAIN.md) or an issue number."
+    bad = [f"{name}: {m.group(0)!r}" for name, text in _page_texts() for m in OUTSIDE.finditer(text)]
+    assert not bad, bad
+
+
+def test_readme_is_a_front_door():
+    "README.md is at most 150 lines, with both set-up commands in its first 40; RESULTS.md at most 300 lines."
+    lines = (ROOT/'README.md').read_text().splitlines()
+    assert len(lines) <= 150 and all(any(c in l for l in lines[:40]) for c in ('make study', 'make test')), len(lines)
+    assert len((ROOT/'benchmarks'/'RESULTS.md').read_text().splitlines()) <= 300
+
+
+def test_no_markdown_cell_is_over_600_words():
+    long = [(p.name, i, n) for p in sorted((ROOT/'nbs').glob('*.ipynb')) for i, c in enumerate(json.loads(p.read_text())['cells'])
+            if c['cell_type'] == 'markdown' and (n := len(''.join(c['source']).split())) > 600]
+    assert not long, long

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""How the notebooks read (issue 16): lines and definitions per exporting cell, and exported functions over 40 lines.
+"""How the notebooks read: lines and definitions per exporting cell, and exported functions over 40 lines.
 
 Usage: python tools/cell_stats.py [--max-median 10] [--max-function 40]
 A line counts when it is neither blank nor an nbdev directive (`#| ...`). Exits 1 when a limit is exceeded.
