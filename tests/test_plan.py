@@ -98,3 +98,27 @@ def test_answer_follows_the_files(tmp_path):
     assert before != after
     dense = lambda lines: next(l for l in lines if l.startswith('| `tiny`, MSE, cores, B in colour')).split(' | ')[5]
     assert dense(before) != dense(after)
+
+
+def test_readme_follows_the_files(tmp_path):
+    "The README that `make pages` writes changes when a result file changes: its answer is generated, not typed."
+    import importlib.util, shutil
+    import pandas as pd
+    spec = importlib.util.spec_from_file_location('pages', ROOT/'tools'/'pages.py'); pages = importlib.util.module_from_spec(spec); spec.loader.exec_module(pages)
+    shutil.copytree(ROOT/'results'/'uwloci-rgb-sup5', tmp_path/'results'/'uwloci-rgb-sup5')
+    index = (ROOT/'nbs'/'index.ipynb').read_text()
+    readme = lambda: pages.readme_from(_filled(pages, index, pages.blocks(tmp_path)))
+    before = readme()
+    f = tmp_path/'results'/'uwloci-rgb-sup5'/'records'/'folder-f1-s0-dense-mse.csv'
+    recs = pd.read_csv(f); recs.loc[recs.method == 'ssd', 'success'] = True; recs.to_csv(f, index=False)
+    after = readme()
+    assert before != after and '<!-- short-answer:begin -->' in after
+
+
+def _filled(pages, index_text:str, new:dict) -> str:
+    "The home page's notebook text with its blocks filled from `new`."
+    import json
+    nb = json.loads(index_text)
+    for c in nb['cells']:
+        if c['cell_type'] == 'markdown': c['source'] = pages.replace_blocks(''.join(c['source']), new)[0].splitlines(True)
+    return json.dumps(nb)
