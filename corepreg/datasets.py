@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['ISL_FILE', 'ISL_CHANNELS', 'ISL_CONFOCAL', 'ZENODO_API', 'RECORDS', 'FETCHABLE', 'CELL_LINES', 'Source',
-           'DATA_SOURCES', 'COLOUR_B_SOURCES', 'data_root', 'uwloci_pairs', 'isl_pairs', 'data_cache', 'zenodo_files',
+           'DATA_SOURCES', 'COLOUR_B_SOURCES', 'data_cache', 'data_root', 'uwloci_pairs', 'isl_pairs', 'zenodo_files',
            'Fetchable', 'fetch', 'zenodo_fetch', 'histological_pairs', 'cytological_pairs', 'similarity_fit',
            'align_colour', 'uwloci_colour', 'uwloci_folders', 'align_colour_command', 'fetch_command',
            'add_fetch_parser', 'add_colour_parser', 'DataConfig', 'ihc_tiles', 'source_pairs']
@@ -18,6 +18,13 @@ import numpy as np
 
 from .core import Config, ConfigError, atomic_open, atomic_write
 from .images import DataError, Pair, _image_files, folder_pairs, ihc_pair, normalise, read_image, synthetic_pairs, to_gray, to_unit
+
+# %% ../nbs/02b_datasets.ipynb #b3be4b08
+def data_cache(path=None) -> Path:
+    "Where downloads go: `path`, else `$COREPREG_DATA`, else the user's cache folder (pooch's `os_cache`)."
+    if path or os.environ.get('COREPREG_DATA'): return Path(path or os.environ['COREPREG_DATA'])
+    import pooch
+    return Path(pooch.os_cache('corepreg'))
 
 # %% ../nbs/02b_datasets.ipynb #3324e23d
 def data_root(root=None) -> Path:
@@ -71,12 +78,6 @@ def isl_pairs(root=None, b:str='NFH', n:int=4) -> list[Pair]:
 ZENODO_API = 'https://zenodo.org/api'
 RECORDS = {'histological': 4550300, 'cytological_qpi': 2601562, 'cytological_fluorescence': 4531900,
            'evaluation': 5557568, 'comir': 3874362}
-
-def data_cache(path=None) -> Path:
-    "Where downloads go: `path`, else `$COREPREG_DATA`, else the user's cache folder (pooch's `os_cache`)."
-    if path or os.environ.get('COREPREG_DATA'): return Path(path or os.environ['COREPREG_DATA'])
-    import pooch
-    return Path(pooch.os_cache('corepreg'))
 
 # %% ../nbs/02b_datasets.ipynb #2594649c
 def _local(url:str) -> Path|None:
