@@ -18,7 +18,7 @@ import pandas as pd
 
 from .core import Config, ConfigError, atomic_open, atomic_write, config_diff, run_folder, save_json
 from .guard import FolderBusy, batch_line, check_outside, folder_lock, read_json, record_invocation, write_failures
-from .images import DataError, _image_files, as_float, normalise, read_native, to_unit
+from .images import DataError, _image_files, as_float, normalise, read_native, to_gray, to_unit
 from .infer import Representer, input_image
 from .train import CHECKPOINT, CheckpointError
 from .transforms import RigidTransform, warp
@@ -453,11 +453,33 @@ def _cast(img:np.ndarray, dtype) -> np.ndarray:
     return img.astype(dtype)
 
 # %% ../nbs/08_register.ipynb #f53fbfdb
+def _view(img) -> np.ndarray:
+    "An image as a person compares it: grey, stretched to its 1–99 % range, and inverted where its background is bright (a bright-field)."
+    g = to_unit(to_gray(img) if np.ndim(img) == 3 else np.asarray(img, np.float32), 1, 99)
+    return 1 - g if np.median(g) > 0.5 else g
+
+# %% ../nbs/08_register.ipynb #dffe001b
+def _checkerboard(a, b, n:int=8) -> np.ndarray:
+    "`a` and `b` in alternating squares, `n` a side: structures that run on across the squares' borders mean alignment."
+    h, w = a.shape
+    yy, xx = np.mgrid[:h, :w]
+    return np.where((yy * n // h + xx * n // w) % 2 == 0, a, b)
+
+# %% ../nbs/08_register.ipynb #019e7273
 def _overlay(fixed, moving) -> np.ndarray:
-    "Fixed in green, moving in magenta (8-bit RGB, each stretched to its 1–99 % range): grey where they agree."
-    s = lambda a: to_unit(a, 1, 99)
-    f, m = s(fixed), s(moving)
-    return (np.dstack([m, f, m]) * 255).astype(np.uint8)
+    """Two views of a pair side by side (8-bit RGB): a checkerboard of fixed and moving, and fixed in green over moving in
+    magenta, white where both are bright (agreement); each image as `_view` shows it."""
+    f, m = _view(fixed), _view(moving)
+    gap = np.ones((f.shape[0], 4, 3), np.float32)
+    return (np.hstack([np.dstack([_checkerboard(f, m)] * 3), gap, np.dstack([m, f, m])]) * 255).astype(np.uint8)
+
+# %% ../nbs/08_register.ipynb #95ff5d9c
+def _captioned(panel:np.ndarray, text:str) -> np.ndarray:
+    "`panel` under one line of `text` (PIL's built-in font: no font file, the same bytes everywhere)."
+    from PIL import Image, ImageDraw
+    im = Image.new('RGB', (panel.shape[1], panel.shape[0] + 14), 'white')
+    im.paste(Image.fromarray(panel), (0, 14)); ImageDraw.Draw(im).text((2, 1), text, fill='black')
+    return np.asarray(im)
 
 # %% ../nbs/08_register.ipynb #3cb89d24
 def save_registration(out, est:Registration, fixed_grey, moving_grey, moving_native, stem:str, info:dict) -> dict:
@@ -470,9 +492,11 @@ def save_registration(out, est:Registration, fixed_grey, moving_grey, moving_nat
     native = np.asarray(moving_native)
     warped = warp(native.astype(np.float32), back, order=1, mode='constant', output_shape=(h, w))
     buf = io.BytesIO(); tifffile.imwrite(buf, _cast(warped, native.dtype)); atomic_write(out/f'{stem}_registered.tif', buf.getvalue())
-    before, after = _overlay(fixed_grey, moving_grey), _overlay(fixed_grey, warp(moving_grey, back, order=1, mode='constant'))
-    gap = np.full((h, 8, 3), 255, np.uint8)
-    with atomic_open(out/'overlay.png', 'wb') as f: Image.fromarray(np.hstack([before, gap, after])).save(f, format='PNG')
+    what = f"{info.get('method', '')}: rotation {est.angle:.1f} deg, shift ({est.tx:.1f}, {est.ty:.1f}) px" + (', FAILED' if est.failed else '')
+    before = _captioned(_overlay(fixed_grey, moving_grey), 'before: checkerboard | fixed green, moving magenta')
+    after = _captioned(_overlay(fixed_grey, warp(moving_grey, back, order=1, mode='constant')), 'after, ' + what)
+    gap = np.full((8, before.shape[1], 3), 255, np.uint8)
+    with atomic_open(out/'overlay.png', 'wb') as f: Image.fromarray(np.vstack([before, gap, after])).save(f, format='PNG')
     record = {**info, 'matrix': est.matrix().round(6).tolist(), 'angle': est.angle, 'tx': est.tx, 'ty': est.ty, 'cx': est.cx,
               'cy': est.cy, 'seconds': round(est.seconds, 3), 'failed': est.failed, 'message': est.message,
               'convention': 'fixed -> moving: moving(T(p)) ~ fixed(p), p = (x, y) = (column, row) in pixels, matrix homogeneous 3x3'}
