@@ -9,8 +9,8 @@ __all__ = ['PLAN', 'RECIPE_CHOICES', 'TESTS', 'FAMILIES', 'PAPER_FINDING', 'Anal
            'rejection_rate', 'operating_characteristics', 'seeds_for_power', 'design_lines', 'primary_analysis',
            'verdict_words', 'verdict_sentence', 'core_rate_array', 'two_way_bootstrap', 'Family', 'family_records',
            'with_networks', 'family_table', 'sensitivity_table', 'network_values', 'value_array', 'collapse_table',
-           'collapse_for', 'rank_success', 'family_lines', 'answer_lines', 'collapse_sentence', 'short_answer',
-           'featured_family', 'arm_points', 'headline_figure']
+           'collapse_for', 'rank_success', 'interval_text', 'family_lines', 'answer_lines', 'collapse_sentence',
+           'short_answer', 'featured_family', 'arm_points', 'headline_figure']
 
 # %% ../nbs/11b_plan.ipynb #3ff4ec42
 import dataclasses, json, math
@@ -438,7 +438,7 @@ def sensitivity_table(root, plan:AnalysisPlan|None=None, families=None, n_boot:i
     return pd.DataFrame(rows)
 
 # %% ../nbs/11b_plan.ipynb #8a9f8179
-def network_values(root, family:Family, column:str='effective_rank_bottleneck', all_cores:bool=True) -> pd.DataFrame:
+def network_values(root, family:Family, column:str='effective_rank_bottleneck', all_cores:bool|None=True) -> pd.DataFrame:
     "One row per CoMIR network of the family: fold, supervision, seed, `column` and its `ssd` success; the networks whose collapse measures saw every held-out core (`all_cores`), or those that saw one core's patches (not `all_cores`)."
     rows = []
     for f in family.folders:
@@ -453,7 +453,7 @@ def network_values(root, family:Family, column:str='effective_rank_bottleneck', 
                          column: getattr(r, column), 'ssd': r.success_rate, 'collapse_cores': info.get('collapse_cores', 1)})
     out = pd.DataFrame(rows, columns=['folder', 'cell_id', 'fold', 'supervision', 'seed', column, 'ssd', 'collapse_cores'])
     out = out.drop_duplicates('cell_id')
-    return out[(out.collapse_cores > 1) == all_cores].reset_index(drop=True)
+    return (out if all_cores is None else out[(out.collapse_cores > 1) == all_cores]).reset_index(drop=True)
 
 # %% ../nbs/11b_plan.ipynb #6ffead0e
 def value_array(values:pd.DataFrame, column:str, variant:str, baseline:str='none') -> tuple[np.ndarray, list, list]:
@@ -497,7 +497,7 @@ def rank_success(root, family:Family, all_cores:bool=True) -> dict:
 PAPER_FINDING = ("the representations learned without supervision of the bottleneck (the plain CoMIR) registered best, on both "
                  "datasets; supervising the bottleneck led to partial dimensional collapse of its embedding space")
 
-def _ci(r) -> str: return f"{r.difference:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
+def interval_text(r) -> str: return f"{r.difference:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"   # a difference and its interval, as the pages print it
 
 # %% ../nbs/11b_plan.ipynb #2c441b52
 def family_lines(table:pd.DataFrame, plan:AnalysisPlan|None=None) -> list[str]:
@@ -510,7 +510,7 @@ def family_lines(table:pd.DataFrame, plan:AnalysisPlan|None=None) -> list[str]:
         t = t.set_index('supervision')
         ok = 'yes' if (t.sim_high < plan.delta).all() else 'not shown'
         L.append(f"| {t.label.iloc[0]} | {int(t.networks_per_arm.min())} | {t.success_baseline.iloc[0]:.2f} | "
-                 + ' | '.join(_ci(t.loc[v]) for v in plan.variants) + f' | {ok} |')
+                 + ' | '.join(interval_text(t.loc[v]) for v in plan.variants) + f' | {ok} |')
     return L
 
 # %% ../nbs/11b_plan.ipynb #a425542c
@@ -550,8 +550,9 @@ def answer_lines(root, plan:AnalysisPlan|None=None, families=None) -> list[str]:
     return L
 
 # %% ../nbs/11b_plan.ipynb #f8b5a5df
-def collapse_sentence(root, families=None, plan:AnalysisPlan|None=None) -> str:
-    "The collapse point, from the networks whose rank saw every held-out core, else from the one-core ranks (said so)."
+def collapse_sentence(root, families=None, plan:AnalysisPlan|None=None, short:bool=False) -> str:
+    """The collapse point, from the networks whose rank saw every held-out core, else from the one-core ranks (said so);
+    `short`: the README's form, the intervals only."""
     plan, families = plan or PLAN, families or FAMILIES
     fams = [f for f in families if f.role == 'secondary' and f.critic == plan.critic and f.dataset == 'cores']
     tables = {f.name: collapse_for(root, f, plan) for f in fams}
@@ -559,10 +560,11 @@ def collapse_sentence(root, families=None, plan:AnalysisPlan|None=None) -> str:
     t = tables[best.name]; full = bool(t.all_cores.all())
     where = 'every held-out core' if full else 'the three patches of one held-out core (networks trained before the all-core measure)'
     lower = int((t.ci_high < 0).sum())
-    return (f"- *Collapse* ({best.label}; the networks whose rank came from {where}: {int(t.networks_per_arm.min())} per variant, "
-            f"fold {t.folds.iloc[0]}): the "
-            f"bottleneck's effective rank with supervision minus without, " + '; '.join(f"`{r.supervision}` {_ci(r)}" for r in t.itertuples())
-            + f" (plain CoMIR {t.rank_baseline.iloc[0]:.1f}). {lower} of {len(t)} intervals lie wholly below 0"
+    head = (f"- {'**Collapse, secondary**' if short else '*Collapse*'} ({best.label}; the networks whose rank came from {where}: "
+            f"{int(t.networks_per_arm.min())} per variant, fold {t.folds.iloc[0]}): the bottleneck's effective rank with supervision minus "
+            "without, " + '; '.join(f"`{r.supervision}` {interval_text(r)}" for r in t.itertuples()))
+    if short: return head + '.'
+    return (head + f" (plain CoMIR {t.rank_baseline.iloc[0]:.1f}). {lower} of {len(t)} intervals lie wholly below 0"
             + (": partial collapse, as the paper found." if lower == len(t) else "."))
 
 # %% ../nbs/11b_plan.ipynb #124f8248
@@ -580,14 +582,14 @@ def short_answer(root, plan:AnalysisPlan|None=None, families=None) -> list[str]:
         L.append(f"- **Secondary, exploratory** (`tiny` network, {sec.family.nunique()} families, {len(sec)} comparisons of a variant with "
                  f"the plain CoMIR): {int((sec.ci_low > 0).sum())} intervals lie wholly above 0 and {int((sec.ci_high < 0).sum())} wholly "
                  "below; none is a verdict.")
-        L.append(collapse_sentence(root, families, plan).split(' (plain CoMIR')[0].replace('- *Collapse* (', '- **Collapse, secondary** (') + '.')
+        L.append(collapse_sentence(root, families, plan, short=True))
     return L
 
 # %% ../nbs/11b_plan.ipynb #ee5e62af
 def featured_family(root, families=None) -> Family:
     "The family that the home page draws: the primary one once it has networks, else the secondary family with the most networks."
     families = families or FAMILIES
-    n = {f.name: sum(len(network_values(root, f, all_cores=c)) for c in (True, False)) for f in families}
+    n = {f.name: len(network_values(root, f, all_cores=None)) for f in families}
     prim = next(f for f in families if f.role == 'primary')
     return prim if n[prim.name] else max((f for f in families if f.role == 'secondary'), key=lambda f: n[f.name])
 
@@ -607,11 +609,11 @@ def headline_figure(root, plan:AnalysisPlan|None=None, families=None) -> plt.Fig
     plan = plan or PLAN; fam = featured_family(root, families); order = (plan.baseline,) + plan.variants
     full = bool(collapse_for(root, fam, plan).all_cores.all())
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
-    arm_points(a, network_values(root, fam, all_cores=False).pipe(lambda v: pd.concat([v, network_values(root, fam)])), 'ssd', order,
-               f"`{plan.method}` success on held-out pairs".replace('`', ''))
-    ranks = network_values(root, fam, all_cores=full)
+    every = network_values(root, fam, all_cores=None)
+    arm_points(a, every, 'ssd', order, f"{plan.method} success on held-out pairs")
+    ranks = every[(every.collapse_cores > 1) == full]
     arm_points(b, ranks, 'effective_rank_bottleneck', order, "bottleneck's effective rank")
-    a.set_title(f"{len(network_values(root, fam, all_cores=False)) + len(network_values(root, fam))} networks", fontsize=9)
+    a.set_title(f"{len(every)} networks", fontsize=9)
     b.set_title(f"{len(ranks)} networks (rank from {'every held-out core' if full else 'one core'})", fontsize=9)
     fig.suptitle(fam.label.replace('`', '') + ('' if fam.role == 'primary' else ' (secondary, exploratory)'), fontsize=10)
     fig.tight_layout()

@@ -107,18 +107,10 @@ def test_readme_follows_the_files(tmp_path):
     spec = importlib.util.spec_from_file_location('pages', ROOT/'tools'/'pages.py'); pages = importlib.util.module_from_spec(spec); spec.loader.exec_module(pages)
     shutil.copytree(ROOT/'results'/'uwloci-rgb-sup5', tmp_path/'results'/'uwloci-rgb-sup5')
     index = (ROOT/'nbs'/'index.ipynb').read_text()
-    readme = lambda: pages.readme_from(_filled(pages, index, pages.blocks(tmp_path)))
+    readme = lambda: pages.readme_from(pages.fill_notebook(index, pages.blocks(tmp_path))[0])
     before = readme()
     f = tmp_path/'results'/'uwloci-rgb-sup5'/'records'/'folder-f1-s0-dense-mse.csv'
     recs = pd.read_csv(f); recs.loc[recs.method == 'ssd', 'success'] = True; recs.to_csv(f, index=False)
     after = readme()
     assert before != after and '<!-- short-answer:begin -->' in after
 
-
-def _filled(pages, index_text:str, new:dict) -> str:
-    "The home page's notebook text with its blocks filled from `new`."
-    import json
-    nb = json.loads(index_text)
-    for c in nb['cells']:
-        if c['cell_type'] == 'markdown': c['source'] = pages.replace_blocks(''.join(c['source']), new)[0].splitlines(True)
-    return json.dumps(nb)

@@ -33,16 +33,22 @@ def replace_blocks(text:str, new:dict) -> tuple[str, set]:
     return text, found
 
 
-def notebook_update(path:Path, new:dict) -> tuple[str, str]:
-    "(old text, new text) of a notebook whose markdown cells hold blocks; a block named nowhere in the home page is an error."
-    old = path.read_text(); nb = json.loads(old); found = set()
+def fill_notebook(text:str, new:dict) -> tuple[str, set]:
+    "A notebook's text with the blocks in its markdown cells filled from `new`, and the names found."
+    nb = json.loads(text); found = set()
     for c in nb['cells']:
         if c['cell_type'] != 'markdown': continue
-        text, names = replace_blocks(''.join(c['source']), new)
-        if names: c['source'] = text.splitlines(True); found |= names
+        filled, names = replace_blocks(''.join(c['source']), new)
+        if names: c['source'] = filled.splitlines(True); found |= names
+    return json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n", found
+
+
+def notebook_update(path:Path, new:dict) -> tuple[str, str]:
+    "(old text, new text) of a notebook whose markdown cells hold blocks; a block named nowhere in the home page is an error."
+    old = path.read_text(); text, found = fill_notebook(old, new)
     if path.name == 'index.ipynb' and (missing := set(new) - found):
         raise SystemExit(f"pages: {path} has no block {sorted(missing)} (<!-- name:begin --> ... <!-- name:end -->)")
-    return old, json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+    return old, text
 
 
 def _relative(md:str) -> str:
