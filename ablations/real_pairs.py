@@ -25,7 +25,7 @@ from corepreg.core import save_json
 from corepreg.data import read_image, to_gray, to_unit
 from corepreg.evaluate import corner_error
 from corepreg.infer import Representer
-from corepreg.register import register_pair
+from corepreg.register_files import register_pair
 from corepreg.datasets import data_root, _halves, similarity_fit   # the monomodal SIFT + RANSAC similarity fit
 
 HERE = Path(__file__).resolve().parent

@@ -19,36 +19,37 @@ def rotation_matrix(angle:float) -> np.ndarray:
 # %% ../nbs/01_transforms.ipynb #c5672de9
 @dataclasses.dataclass(frozen=True)
 class RigidTransform:
-    "p ↦ R(angle)·(p − c) + c + (tx, ty): maps fixed-image (x, y) coordinates to moving-image coordinates."
+    "p ↦ s·R(angle)·(p − c) + c + (tx, ty): maps fixed-image (x, y) coordinates to moving-image coordinates (s = 1: rigid)."
     angle: float = 0.0  # rotation in degrees (counter-clockwise in (x, y) axes, i.e. clockwise on screen)
     tx: float = 0.0     # translation along x (columns), pixels
     ty: float = 0.0     # translation along y (rows), pixels
     cx: float = 0.0     # rotation centre, x
     cy: float = 0.0     # rotation centre, y
+    scale: float = 1.0  # isotropic scale s (1: rigid; otherwise a similarity, for pairs imaged at different magnifications)
 
     @classmethod
-    def about_centre(cls, angle:float, tx:float, ty:float, shape:tuple) -> 'RigidTransform':
+    def about_centre(cls, angle:float, tx:float, ty:float, shape:tuple, scale:float=1.0) -> 'RigidTransform':
         "A transform about the centre ((W−1)/2, (H−1)/2) of an image of `shape` (H, W)."
         h, w = shape[:2]
-        return cls(angle, tx, ty, (w - 1) / 2, (h - 1) / 2)
+        return cls(angle, tx, ty, (w - 1) / 2, (h - 1) / 2, scale)
 
     @property
     def centre(self) -> np.ndarray: return np.array([self.cx, self.cy])
 
     def matrix(self) -> np.ndarray:
         "The 3×3 homogeneous matrix M with M·(x, y, 1) = T(x, y)."
-        R, c = rotation_matrix(self.angle), self.centre
+        R, c = self.scale * rotation_matrix(self.angle), self.centre
         M = np.eye(3); M[:2, :2] = R; M[:2, 2] = c - R @ c + (self.tx, self.ty)
         return M
 
     @classmethod
     def from_matrix(cls, M:np.ndarray, cx:float=0.0, cy:float=0.0) -> 'RigidTransform':
-        "The rigid transform of a 3×3 (or 2×3) matrix, expressed about the centre (cx, cy)."
+        "The rigid (or similarity) transform of a 3×3 (or 2×3) matrix, expressed about the centre (cx, cy)."
         M = np.asarray(M, dtype=float)
-        angle = math.degrees(math.atan2(M[1, 0], M[0, 0]))
-        R, c = rotation_matrix(angle), np.array([cx, cy])
+        angle, scale = math.degrees(math.atan2(M[1, 0], M[0, 0])), math.hypot(M[0, 0], M[1, 0])
+        R, c = scale * rotation_matrix(angle), np.array([cx, cy])
         tx, ty = M[:2, 2] - c + R @ c
-        return cls(angle, float(tx), float(ty), cx, cy)
+        return cls(angle, float(tx), float(ty), cx, cy, 1.0 if abs(scale - 1) < 1e-12 else scale)
 
     def apply(self, points) -> np.ndarray:
         "Map an (N, 2) array of (x, y) points (or a single (2,) point)."

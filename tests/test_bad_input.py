@@ -255,7 +255,8 @@ def test_bad_input(case, tmp_path, monkeypatch):
 def _api_cases():
     from corepreg.data import folder_pairs, read_image
     from corepreg.evaluate import success_rate
-    from corepreg.register import register, register_pair
+    from corepreg.register import register
+    from corepreg.register_files import register_pair
     from corepreg.train import TrainConfig, load_checkpoint
     noise = np.random.default_rng(0).random((64, 64)).astype(np.float32)
     return [

@@ -89,7 +89,7 @@ def test_register_folders_killed_at_every_write_point(tmp_path):
         assert len(json.loads((out/'command.json').read_text())['invocations']) >= 1
     pts, chosen = kill_then_rerun(cmd, tmp_path, check)
     wrote = {w for _, w, _ in pts}
-    assert {p.rsplit(':', 1)[0] for p in wrote} >= {'register.py', 'guard.py'}, wrote
+    assert {p.rsplit(':', 1)[0] for p in wrote} >= {'register_files.py', 'guard.py'}, wrote
 
 
 @pytest.fixture(scope='module')

@@ -1,7 +1,10 @@
 "Registration against known transforms: monomodal ground truth, convention, failures as results."
+import os
+from pathlib import Path
 import numpy as np, pytest
 from skimage import data as skdata
 from corepreg.data import Pair, image_crops, make_eval_set, synthetic_pair
+ROOT = Path(__file__).resolve().parent.parent
 from corepreg.evaluate import corner_error, evaluate, success_rate, summary, fold_summary
 from corepreg.register import register
 from corepreg.transforms import RigidTransform, warp
@@ -125,3 +128,38 @@ def test_a_backend_that_gives_up_is_a_failed_pair_and_evaluation_goes_on(case):
     if case == 'sift': assert res['success'].tolist()[1]     # the next pair is registered as usual
     fc = failure_counts(res)
     assert fc['failed'].sum() >= 1 and fc['reason'].iloc[0].startswith(reason) and (fc['pairs'] == 2).all()
+
+
+@pytest.mark.skipif(not (Path(os.environ.get('COREPREG_DATA_ROOT', '/nonexistent'))/'uwloci-shg-he').is_dir(), reason='needs the shared cores')
+def test_rigid_default_unchanged_on_the_study_protocol():
+    """The rigid default gives the transforms that the committed study recorded (before similarity and confidence existed):
+    the first evaluation pairs of fold 1 of the colour bright-field study, raw grey, with `fftmi` and `mi`."""
+    import dataclasses, json
+    import pandas as pd
+    from corepreg.data import grey_records
+    from corepreg.datasets import data_root
+    from corepreg.study import StudyGrid, eval_set
+    study = ROOT/'results'/'uwloci-rgb-sup5'
+    grid = StudyGrid.from_dict(json.loads((study/'grid.json').read_text()))
+    shg = data_root()/'uwloci-shg-he'/'Input'/'SHG_512_not_adjusted'
+    colour = ROOT/'runs'/'uwloci-he-rgb'   # the colour bright-field folder the study made (`corepreg colour`)
+    if not colour.is_dir(): pytest.skip('needs runs/uwloci-he-rgb (made by corepreg colour)')
+    grid = dataclasses.replace(grid, data=grid.data.replace(folder_a=str(shg), folder_b=str(colour)))
+    records = grey_records(eval_set(grid, 'folder', 1))[:6]
+    recs = pd.read_csv(study/'records'/'folder-f1-raw.csv')
+    import SimpleITK as sitk
+    threads = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)   # as the study's registration processes (`evaluate._one_thread`)
+    try: _compare(records, recs)
+    finally: sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
+
+
+def _compare(records, recs):
+    for method in ('fftmi', 'mi'):
+        mine = recs[recs.method == method].sort_values('pair').head(len(records))
+        for r, (_, row) in zip(records, mine.iterrows()):
+            est = register(r.fixed, r.moving, method)
+            assert est.scale == 1.0 and abs(row.true_angle - r.transform.angle) < 1e-9
+            # within 0.01° and 0.01 px (SimpleITK's `mi` in a spawned process of the study differs from an in-process run by
+            # up to 0.002, in the code before similarity too; benchmarks/bench_similarity.py compares old and new code exactly)
+            assert np.allclose([est.angle, est.tx, est.ty], [row.angle, row.tx, row.ty], atol=1e-2), (method, row.pair, est, row)

@@ -12,7 +12,8 @@ from conftest import SHARED_DATA, VENV_BIN, run
 from corepreg.cli import main
 from corepreg.data import _crop_warp
 from corepreg.evaluate import corner_error
-from corepreg.register import Registration, register, register_pair
+from corepreg.register import Registration, register
+from corepreg.register_files import register_pair
 from corepreg.transforms import RigidTransform
 
 CORE = str(VENV_BIN/'corepreg')
@@ -20,10 +21,10 @@ SMALL = ['--preset', 'quick', '--patch', '32', '--batch', '4', '--n-pairs', '2',
 UW = SHARED_DATA/'uwloci-shg-he'
 
 
-def _pair(tmp_path, angle=30.0, tx=12.0, ty=-7.0, size=256, suffix='.tif', stem='cam'):
-    "A camera crop (fixed) and the same scene moved by a known rigid transform (moving), written as 8-bit files."
+def _pair(tmp_path, angle=30.0, tx=12.0, ty=-7.0, size=256, suffix='.tif', stem='cam', scale=1.0):
+    "A camera crop (fixed) and the same scene moved by a known rigid (or, with `scale`, similarity) transform (moving), as 8-bit files."
     cam = skdata.camera()
-    T = RigidTransform.about_centre(angle, tx, ty, (size, size))
+    T = RigidTransform.about_centre(angle, tx, ty, (size, size), scale)
     o = (512 - size) // 2
     fixed, moving = cam[o:o + size, o:o + size], np.round(_crop_warp(cam.astype(np.float32), T, o, o, size)).clip(0, 255).astype(np.uint8)
     (tmp_path/'f').mkdir(exist_ok=True); (tmp_path/'m').mkdir(exist_ok=True)
@@ -35,7 +36,7 @@ def _pair(tmp_path, angle=30.0, tx=12.0, ty=-7.0, size=256, suffix='.tif', stem=
 def _est(d):
     "The transform that a transform.json describes, about its stated centre."
     t = json.loads((Path(d)/'transform.json').read_text())
-    return RigidTransform(t['angle'], t['tx'], t['ty'], t['cx'], t['cy']), t
+    return RigidTransform(t['angle'], t['tx'], t['ty'], t['cx'], t['cy'], t['scale']), t
 
 
 def test_register_command_recovers_a_known_transform(tmp_path, capsys):
@@ -51,6 +52,36 @@ def test_register_command_recovers_a_known_transform(tmp_path, capsys):
     assert np.corrcoef(reg[inside].astype(float), fixed[inside].astype(float))[0, 1] > 0.97
     assert (tmp_path/'out'/'overlay.png').stat().st_size > 1000
     assert 'angle 30.0' in capsys.readouterr().out
+
+
+def test_similarity_through_the_command(tmp_path, capsys):
+    "--transform similarity recovers a known scale; transform.json holds it, in the matrix too, with the confidence; rigid cannot."
+    fp, mp, T, fixed = _pair(tmp_path, angle=-70.0, scale=1.15)
+    assert main(['register', str(fp), str(mp), '--transform', 'similarity', '--out', str(tmp_path/'sim')]) == 0
+    est, t = _est(tmp_path/'sim')
+    assert abs(t['scale'] / 1.15 - 1) < 0.01 and corner_error(T, est, fixed.shape) < 0.02 * 256
+    np.testing.assert_allclose(np.array(t['matrix']), est.matrix(), atol=1e-4)
+    assert t['transform'] == 'similarity' and t['confidence'] >= t['threshold'] and t['uncertain'] is False
+    assert 'scale 1.1' in capsys.readouterr().out
+    assert main(['register', str(fp), str(mp), '--out', str(tmp_path/'rigid')]) == 0
+    est_r, t_r = _est(tmp_path/'rigid')
+    assert t_r['scale'] == 1.0 and corner_error(T, est_r, fixed.shape) > 0.02 * 256     # a rigid model cannot follow the scale
+    with pytest.raises(SystemExit): main(['register', str(fp), str(mp), '--transform', 'affine', '--out', str(tmp_path/'x')])
+
+
+def test_a_batch_counts_its_uncertain_pairs_in_its_last_line(tmp_path):
+    "A folder batch with one pair that belongs together and one unrelated pair: the last line counts one uncertain."
+    _pair(tmp_path, angle=20.0, stem='good', size=128)
+    fp, mp, _, _ = _pair(tmp_path, angle=0.0, stem='unrelated', size=128)
+    astro = skdata.astronaut()[..., 1][200:328, 200:328]
+    tifffile.imwrite(mp, astro)
+    r = run([CORE, 'register', str(tmp_path/'f'), str(tmp_path/'m'), '--out', str(tmp_path/'o')])
+    assert r.returncode == 0, r.stderr
+    import pandas as pd
+    df = pd.read_csv(tmp_path/'o'/'transforms.csv').set_index('name')
+    assert not df.loc['good', 'uncertain'] and df.loc['unrelated', 'uncertain'], df[['confidence', 'uncertain']]
+    last = r.stdout.strip().splitlines()[-1]
+    assert '2 pairs' in last and '1 uncertain' in last, last
 
 
 def test_full_circle_is_the_commands_default(tmp_path):

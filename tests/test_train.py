@@ -296,7 +296,8 @@ def test_colour_b_trains_network_b_on_rgb_and_infer_takes_rgb(tmp_path):
     r = run([CORE, 'infer', '--run', str(out), '--modality', 'B', str(tmp_path/'A'/'c1.png'), '--out', str(tmp_path/'c2')])
     assert r.returncode != 0 and 'takes an (H, W, 3) colour image' in r.stderr, r.stderr
     # register_pair through the run: the moving image goes through network B in colour, the fixed one through A in grey
-    from corepreg.register import angle_options, register, register_pair
+    from corepreg.register import angle_options, register
+    from corepreg.register_files import register_pair
     rep = Representer(out)
     est = register_pair(tmp_path/'A'/'c1.png', tmp_path/'B'/'c1.png', run=out, method='ssd')
     a = rep(normalise(read_image(tmp_path/'A'/'c1.png'))[0], 'A'); b = rep(normalise(read_image(tmp_path/'B'/'c1.png', gray=False))[0], 'B')
