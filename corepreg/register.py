@@ -520,18 +520,20 @@ def confidence_parts(fixed, moving, est:RigidTransform, size:int=64, angle_step:
 
 # %% ../nbs/08_register.ipynb #068443c8
 def confidence_score(peak, rival, spread):
-    "The margin of the peak over its rival in spreads (floats or arrays); a spread of 0 (a flat surface) counts as 0.1 % of the peak."
-    return (peak - rival) / np.maximum(np.maximum(spread, 1e-3 * np.abs(peak)), 1e-9)
+    """The margin of the peak over its rival in spreads (floats or arrays); a spread of 0 (a flat surface) counts as 0.1 % of
+    the peak. No MI at the estimate (no overlap there) scores −∞; no rival at all, +∞."""
+    peak, rival, spread = (np.asarray(v, float) for v in (peak, rival, spread))
+    with np.errstate(invalid='ignore'): s = (peak - rival) / np.maximum(np.maximum(spread, 1e-3 * np.abs(peak)), 1e-9)
+    return np.where(np.isfinite(peak), np.where(np.isfinite(rival), s, np.inf), -np.inf)
 
 # %% ../nbs/08_register.ipynb #13e66409
 def confidence(fixed, moving, est:RigidTransform, **options) -> float:
     "How far the MI at `est` stands above its best alternative, in spreads of the per-angle best MI (`confidence_parts`): > 0 means no rival is as good."
     p = confidence_parts(fixed, moving, est, **options)
-    if not (math.isfinite(p['peak']) and math.isfinite(p['rival'])): return -float('inf') if not math.isfinite(p['peak']) else float('inf')
     return float(confidence_score(p['peak'], p['rival'], p['spread']))
 
 # %% ../nbs/08_register.ipynb #09cd7a32
-CONFIDENCE_THRESHOLD = 3.0   # below it a registration is flagged uncertain (chosen on the study's fold-1 evaluation pairs, below)
+CONFIDENCE_THRESHOLD = 1.0   # below it a registration is flagged uncertain (chosen on the study's fold-1 evaluation pairs, below)
 
 # %% ../nbs/08_register.ipynb #4f5c4a29
 LEGACY = {'sift': {'upsampling': 2}, 'fftmi': {'fast': False},
