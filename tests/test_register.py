@@ -163,3 +163,11 @@ def _compare(records, recs):
             # within 0.01° and 0.01 px (SimpleITK's `mi` in a spawned process of the study differs from an in-process run by
             # up to 0.002, in the code before similarity too; benchmarks/bench_similarity.py compares old and new code exactly)
             assert np.allclose([est.angle, est.tx, est.ty], [row.angle, row.tx, row.ty], atol=1e-2), (method, row.pair, est, row)
+
+
+def test_the_back_ends_do_not_import_the_trainer():
+    "Importing the back-ends (`corepreg.register`) loads neither the trainer nor inference: the command's glue lives in `register_files`."
+    import subprocess, sys
+    code = "import sys, corepreg.register; print(sorted(m for m in sys.modules if m.startswith('corepreg')))"
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['corepreg', 'corepreg.register', 'corepreg.transforms']", out
