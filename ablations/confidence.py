@@ -6,6 +6,8 @@ variant (`--seed`), and on the raw pairs (grey, as the study's baselines registe
 on raw pairs, so `ssd` and `sift` are run here). For every estimate: success (corner error ≤ 2 % of the width, not failed)
 and `confidence_parts`. The chapter picks the score and its threshold on fold 1 and reports them on fold 2.
 
+Writes results/ablations/confidence.csv (one row per registration) and confidence.json (how it was made).
+
 Usage: python ablations/confidence.py [--study results/uwloci-rgb-sup5] [--runs runs/uwloci-rgb-sup5/runs] [--seed 4]
 """
 import argparse, dataclasses, json, os, platform, subprocess, time
@@ -52,12 +54,14 @@ if __name__ == '__main__':
     ap.add_argument('--study', default='results/uwloci-rgb-sup5')
     ap.add_argument('--runs', default='runs/uwloci-rgb-sup5/runs')
     ap.add_argument('--seed', type=int, default=4)
+    ap.add_argument('--folds', default='', help='comma-separated folds (default: the grid\'s); one process per fold, then --merge')
+    ap.add_argument('--merge', default='', help='comma-separated CSVs of single folds to merge into --out (no registering)')
     ap.add_argument('--out', default=str(HERE.parent/'results'/'ablations'/'confidence.csv'))
     a = ap.parse_args()
     t0, study = time.time(), Path(a.study)
     grid = StudyGrid.from_dict(json.loads((study/'grid.json').read_text()), str(study/'grid.json'))
-    rows = []
-    for fold in grid.folds:
+    rows = [r for f in a.merge.split(',') if f for r in pd.read_csv(f).to_dict('records')]
+    for fold in ([] if a.merge else [int(f) for f in a.folds.split(',')] if a.folds else grid.folds):
         records = eval_set(grid, 'folder', fold)
         grey = grey_records(records)
         cell = f'folder-f{fold}-raw'
@@ -70,6 +74,8 @@ if __name__ == '__main__':
             print(cell, len(rows), f'{time.time() - t0:.0f} s', flush=True)
     atomic_write(a.out, pd.DataFrame(rows).to_csv(index=False))
     commit = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True).stdout.strip()
-    save_json(Path(a.out).with_suffix('.json'), {'command': f'python ablations/confidence.py --study {a.study} --runs {a.runs} --seed {a.seed}',
-              'commit': commit, 'machine': f"{platform.machine()}, {os.cpu_count()} cores", 'wall_s': round(time.time() - t0, 1),
+    save_json(Path(a.out).with_suffix('.json'), {'command': f'python ablations/confidence.py --study {a.study} --runs {a.runs} --seed {a.seed}'
+              + (' (one process per fold with --folds, then --merge)' if a.merge else ''),
+              'commit': commit, 'machine': f"{platform.machine()}, {os.cpu_count()} cores", 'wall_s': round(max(
+              [time.time() - t0] + [json.loads(Path(f).with_suffix('.json').read_text())['wall_s'] for f in a.merge.split(',') if f]), 1),
               'rows': len(rows), 'file': Path(a.out).name})

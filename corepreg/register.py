@@ -499,8 +499,10 @@ def _confidence_surface(fixed, moving, est:RigidTransform, size:int, angle_step:
 def confidence_parts(fixed, moving, est:RigidTransform, size:int=64, angle_step:float=6.0, exclude:float=10.0,
                      radius:float=1/8, levels:int=8, min_overlap:float=0.5) -> dict:
     """What `confidence` is made of: the MI at the estimate (`peak`, the best within one coarse pixel of it), the best
-    alternative (`rival`: any angle at least `exclude` degrees away, or a shift more than `radius` × the size away at the
-    estimate's angle), and the median and spread (1.4826 × MAD) of each angle's best MI."""
+    alternative (`rival`: any angle at least `exclude` degrees away, a shift more than `radius` × the size away at the
+    estimate's angle, or any angle and shift of the mirrored moving image), and the median and spread (1.4826 × MAD) of
+    each angle's best MI. The mirror is the null that an unrelated pair cannot beat: no registration looks for it, so its
+    best is what chance alone reaches, while a real pair's peak has no mirrored counterpart."""
     if np.ptp(np.asarray(fixed)) == 0 or np.ptp(np.asarray(moving)) == 0: return dict(peak=0.0, rival=0.0, median=0.0, spread=0.0)
     mi, (iy, ix) = _confidence_surface(fixed, moving, est, size, angle_step, levels, min_overlap)
     mi = torch.nan_to_num(mi, nan=-float('inf'))
@@ -512,7 +514,8 @@ def confidence_parts(fixed, moving, est:RigidTransform, size:int=64, angle_step:
     d = np.arange(mi.shape[0]) * angle_step
     far = torch.as_tensor(np.minimum(d, 360 - d) >= exclude)
     best = mi.flatten(1).max(1).values
-    rival = max(float(own.max()), float(best[far].max()) if far.any() else -float('inf'))
+    mirror, _ = _confidence_surface(fixed, np.ascontiguousarray(np.asarray(moving)[:, ::-1]), est, size, angle_step, levels, min_overlap)
+    rival = max(float(own.max()), float(best[far].max()) if far.any() else -float('inf'), float(torch.nan_to_num(mirror, nan=-float('inf')).max()))
     ok = best[torch.isfinite(best)]
     med = float(ok.median()) if len(ok) else 0.0
     spread = 1.4826 * float((ok - med).abs().median()) if len(ok) else 0.0

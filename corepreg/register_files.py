@@ -106,7 +106,7 @@ def save_registration(out, est:Registration, fixed_grey, moving_grey, moving_nat
 # %% ../nbs/08a_register_files.ipynb #93c78cbc
 def _comirs(rep, fixed:tuple, moving:tuple, fixed_modality:str, run) -> tuple[np.ndarray, np.ndarray]:
     "The CoMIRs of a (grey, native, name) fixed and moving image: fixed through the network of `fixed_modality`, moving through the other."
-    def net_input(grey, native, modality, name):      # network B of a run trained on colour (`colour_b`) takes the colour
+    def net_input(grey, native, name, modality):      # network B of a run trained on colour (`colour_b`) takes the colour
         img = as_float(native, gray=False, name=name) if modality == 'B' and rep.config.data.colour_b else grey
         return input_image(img[..., :3] if img.ndim == 3 else img, rep.config.data, modality, name)
     other = 'B' if fixed_modality == 'A' else 'A'

@@ -71,10 +71,9 @@ def test_similarity_through_the_command(tmp_path, capsys):
 
 def test_a_batch_counts_its_uncertain_pairs_in_its_last_line(tmp_path):
     "A folder batch with one pair that belongs together and one unrelated pair: the last line counts one uncertain."
-    _pair(tmp_path, angle=20.0, stem='good', size=128)
-    fp, mp, _, _ = _pair(tmp_path, angle=0.0, stem='unrelated', size=128)
-    astro = skdata.astronaut()[..., 1][200:328, 200:328]
-    tifffile.imwrite(mp, astro)
+    _pair(tmp_path, angle=20.0, stem='good')
+    fp, mp, _, _ = _pair(tmp_path, angle=0.0, stem='unrelated')
+    tifffile.imwrite(mp, skdata.astronaut()[100:356, 100:356, 1])   # the unrelated pair of the chapter's check
     r = run([CORE, 'register', str(tmp_path/'f'), str(tmp_path/'m'), '--out', str(tmp_path/'o')])
     assert r.returncode == 0, r.stderr
     import pandas as pd
