@@ -96,6 +96,8 @@ def time_to_quality(record:dict, r_tol:float, pairs_tol:int) -> dict:
     "The reference quality (its final point, minus the tolerances) and each recipe's first minute at which it is reached."
     ref = record['recipes'].get('reference', {}).get('curve')
     if not ref: return {}
+    if 'pairs' not in record['recipes']['reference']:   # set when the reference has run all its steps: no target before
+        return {'note': f"the reference curve is not finished (last point: step {ref[-1]['step']}); no target yet"}
     n = record['recipes']['reference'].get('pairs', 0) or 1
     target = {'r': ref[-1]['r'] - r_tol, 'ssd': ref[-1]['ssd'] - pairs_tol / n, 'fftmi': ref[-1]['fftmi'] - pairs_tol / n}
     reach = {name: next((p['minutes'] for p in rec['curve'] if all(p[k] >= v - 1e-9 for k, v in target.items())), None)
