@@ -9,16 +9,22 @@ patches) that `ssd` and `fftmi` register. Minutes are the trainer's own step sec
 
 The reference quality is the `reference` recipe's final r and success (the 2 250-step bfloat16 recipe that reached
 held-out r 0.67 / 0.62), minus a stated tolerance: r within `--r-tol` (0.02) and success within `--pairs-tol` pairs
-(1). A recipe's time to quality is the first validation point at which all three measures reach it.
+(1). A recipe's time to quality is the first validation point at which all three measures reach it; `at_end` says whether its
+last point (its whole schedule, as a preset would train it) reaches it. The rule that picks the preset, written before
+the candidates ran: the recipe with the fewest minutes whose last point reaches the target on both folds' validation
+images.
 
 Results: `--json` (default benchmarks/results_time_to_quality.json, rewritten atomically after every validation point,
 so a killed run keeps its curve and a rerun resumes from the checkpoints in `--out`), and a plot of quality against
 minutes, one line per recipe (`--plot`).
 
 Usage (from the repository root, with the colour bright-field made by `corepreg align-colour ... --out runs/uwloci-he-rgb`;
-run alone on the cores, since the minutes are the measurement):
+run alone on the cores, since the minutes are the measurement; or, two runs sharing the cores, each with `--threads 1
+--idle-step-seconds S`, S the reference's median step seconds measured alone, so that minutes count steps at the idle rate):
     python benchmarks/bench_time_to_quality.py --fold 1 --recipes reference
     python benchmarks/bench_time_to_quality.py --fold 1 --recipes reference,short --every 250
+    python benchmarks/bench_time_to_quality.py --fold 2 --recipes reference --threads 1 --idle-step-seconds 1.44 \
+        --json benchmarks/results_time_to_quality_f2.json --plot benchmarks/time_to_quality_f2.png
     python benchmarks/bench_time_to_quality.py --smoke      # a two-minute check of the machinery with the tiny network
 """
 import argparse, dataclasses, json, os, platform, resource, sys
@@ -81,17 +87,22 @@ def run_recipe(name:str, args, out:Path, record:dict, write) -> list:
     if args.smoke: cfg = cfg.replace(steps=min(cfg.optim.steps, 40))
     cfg = cfg.replace(checkpoint_every=args.every, val_every=0)
     records, run_dir = validation_set(cfg), out/f'f{args.fold}-{name}'
-    curve = record['recipes'].setdefault(name, {'changes': changes, 'curve': []})['curve']
+    rec = record['recipes'].setdefault(name, {'changes': changes, 'curve': []})
+    rec.update(command=record['command'], commit=record['commit'], threads=args.threads, idle_step_seconds=args.idle_step_seconds)
+    curve = rec['curve']
     done = {p['step'] for p in curve}
     for stop in list(range(args.every, cfg.optim.steps, args.every)) + [cfg.optim.steps]:
         train(cfg, run_dir, device='cpu', stop_at=stop, progress=sys.stderr.isatty())
         if stop in done: continue
         log = read_log(run_dir)
         minutes = sum(r.get('seconds', 0) for r in log) / 60
-        curve.append({'step': stop, 'minutes': round(minutes, 2), **judge(run_dir, records, cfg)})
+        if args.idle_step_seconds: minutes = stop * args.idle_step_seconds / 60   # a shared-core run: steps at the idle-core rate
+        curve.append({'step': stop, 'minutes': round(minutes, 2), 'measured_minutes': round(sum(r.get('seconds', 0) for r in log) / 60, 2),
+                      **judge(run_dir, records, cfg)})
         print(f"{name} step {stop}: {curve[-1]}", flush=True)
         write()
-    record['recipes'][name]['pairs'] = len(records)
+    rec['pairs'] = len(records)
+    rec['peak_rss_mb'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)   # this process's, so far
     return curve
 
 
@@ -103,9 +114,11 @@ def time_to_quality(record:dict, r_tol:float, pairs_tol:int) -> dict:
         return {'note': f"the reference curve is not finished (last point: step {ref[-1]['step']}); no target yet"}
     n = record['recipes']['reference'].get('pairs', 0) or 1
     target = {'r': ref[-1]['r'] - r_tol, 'ssd': ref[-1]['ssd'] - pairs_tol / n, 'fftmi': ref[-1]['fftmi'] - pairs_tol / n}
-    reach = {name: next((p['minutes'] for p in rec['curve'] if all(p[k] >= v - 1e-9 for k, v in target.items())), None)
-             for name, rec in record['recipes'].items()}
-    return {'target': target, 'minutes_to_quality': reach}
+    ok = lambda p: all(p[k] >= v - 1e-9 for k, v in target.items())
+    reach = {name: next((p['minutes'] for p in rec['curve'] if ok(p)), None) for name, rec in record['recipes'].items()}
+    done = {name: rec for name, rec in record['recipes'].items() if 'pairs' in rec}   # recipes that ran all their steps
+    at_end = {name: {'minutes': rec['curve'][-1]['minutes'], 'reaches': ok(rec['curve'][-1])} for name, rec in done.items()}
+    return {'target': target, 'minutes_to_quality': reach, 'at_end': at_end}
 
 
 def plot(record:dict, path:Path):
@@ -135,6 +148,9 @@ def main(argv=None):
     ap.add_argument('--r-tol', type=float, default=0.02); ap.add_argument('--pairs-tol', type=int, default=1)
     ap.add_argument('--out', default='runs/time-to-quality'); ap.add_argument('--json', default='benchmarks/results_time_to_quality.json')
     ap.add_argument('--plot', default='benchmarks/time_to_quality.png')
+    ap.add_argument('--threads', type=int, help='torch threads (default: torch\'s own, 2 here)')
+    ap.add_argument('--idle-step-seconds', type=float, help="minutes = steps x this / 60, for a run that shares the cores with "
+                    "another: the reference's median seconds a step measured alone on idle cores (every recipe here has the same step)")
     ap.add_argument('--smoke', action='store_true', help='the tiny network, 40 steps, validated every 20: checks the machinery only')
     args = ap.parse_args(argv)
     names = args.recipes.split(',')
@@ -142,18 +158,22 @@ def main(argv=None):
     if args.smoke:   # never over the measured files
         args.model, args.every, args.out = 'tiny', 20, args.out + '-smoke'
         args.json, args.plot = '/tmp/time_to_quality_smoke.json', '/tmp/time_to_quality_smoke.png'
+    if args.threads:
+        import torch; torch.set_num_threads(args.threads)
     path = Path(args.json)
     record = json.loads(path.read_text()) if path.exists() and not args.smoke else {}
     record.update({'command': 'python benchmarks/bench_time_to_quality.py ' + ' '.join(sys.argv[1:] if argv is None else argv),
                    'commit': git_commit(), 'machine': f"{platform.machine()}, {os.cpu_count()} cores", 'fold': args.fold,
                    'val_images': args.val_images, 'model': args.model})
     record.setdefault('recipes', {})
-    def write():
+    def write():   # another process may run other recipes of this fold into the same file: keep its curves
+        if path.exists() and not args.smoke:
+            disk = json.loads(path.read_text()).get('recipes', {})
+            record['recipes'].update({k: v for k, v in disk.items() if k not in names})
         record['summary'] = time_to_quality(record, args.r_tol, args.pairs_tol)
         save_json(path, record)
     for name in names:
         run_recipe(name, args, Path(args.out), record, write)
-    record['peak_rss_mb'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     write(); plot(record, Path(args.plot))
     print(record['summary'] or 'no reference curve yet: run --recipes reference first')
 
