@@ -9,8 +9,9 @@ a time, gradient norms clipped to 1, SGD (1e-2, momentum 0.9, weight decay 1e-5)
 matches CoMIR's architecture (nbs/03_models.ipynb).
 
 `corepreg` is the trainer's own `train_step` on the `full` preset (channels-last, bfloat16 autocast where
-`bf16_is_fast`, the vectorised InfoNCE, AdamW). Between the two, `LADDER` switches CoMIR's step to ours one lever at a
-time, so that each lever's effect is measured side by side; `corepreg-fp32` and `corepreg-compile` switch the trainer's
+`bf16_is_fast`, the vectorised InfoNCE, glibc told to keep freed memory: `keep_freed_memory`), and
+`corepreg-system-malloc` the same with glibc's defaults (`COREPREG_MALLOC=system`). Between the two, `LADDER` switches CoMIR's step to ours one lever at a
+time, so that each lever's effect is measured side by side (`+keep-memory`: `keep_freed_memory`); `corepreg-fp32` and `corepreg-compile` switch the trainer's
 `amp` off or `compile` on (`--paths`).
 
 Both see the same batch shape (8 single-channel 128-px patches per modality, random values: the step's time does not
@@ -32,18 +33,22 @@ LADDER = {
     '+one-matmul-loss': {'checkpoint': False, 'loop_loss': False},   # the similarity matrix as one matmul, the loss as one cross-entropy
     '+channels-last': {'checkpoint': False, 'loop_loss': False, 'channels_last': True},
     '+bfloat16': {'checkpoint': False, 'loop_loss': False, 'channels_last': True, 'bf16': True},
+    '+keep-memory': {'checkpoint': False, 'loop_loss': False, 'channels_last': True, 'bf16': True, 'keep_memory': True},
 }
-PATHS = (*LADDER, 'corepreg', 'corepreg-fp32', 'corepreg-compile')
+PATHS = (*LADDER, 'corepreg', 'corepreg-system-malloc', 'corepreg-fp32', 'corepreg-compile')
+ENV = {'corepreg-system-malloc': {'COREPREG_MALLOC': 'system'}}   # the trainer with glibc's defaults (before `keep_freed_memory`)
 
 
 def reference_step_fn(batch:int=8, critic:str='mse', tau:float=0.5, checkpoint:bool=True, loop_loss:bool=True,
-                      channels_last:bool=False, bf16:bool=False):
+                      channels_last:bool=False, bf16:bool=False, keep_memory:bool=False):
     """CoMIR's training step as its script does it (the defaults: float32, contiguous, recomputed dense layers, the loss in
     Python loops), or with the levers of `LADDER` switched."""
     import numpy as np, torch
     from corepreg.critics import similarity
     from corepreg.losses import info_nce, rot90_batch
     from corepreg.models import DenseUNet, ModelConfig
+    if keep_memory:
+        from corepreg.train import keep_freed_memory; keep_freed_memory()
     torch.manual_seed(0)
     nets = [DenseUNet(ModelConfig(checkpoint=checkpoint)).train() for _ in range(2)]
     if channels_last: nets = [n.to(memory_format=torch.channels_last) for n in nets]
@@ -94,7 +99,7 @@ def one_run(path:str, steps:int) -> dict:
     import torch
     changes = {'corepreg': {}, 'corepreg-fp32': {'amp': False}, 'corepreg-compile': {'compile': True}}
     with tempfile.TemporaryDirectory() as tmp:
-        step = reference_step_fn(**LADDER[path]) if path in LADDER else corepreg_step_fn(tmp, **changes[path])
+        step = reference_step_fn(**LADDER[path]) if path in LADDER else corepreg_step_fn(tmp, **changes.get(path, {}))
         g = torch.Generator().manual_seed(1)
         secs, losses = [], []
         for _ in range(steps):
@@ -107,7 +112,7 @@ def one_run(path:str, steps:int) -> dict:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--rounds', type=int, default=3); ap.add_argument('--steps', type=int, default=6)
-    ap.add_argument('--warm', type=int, default=2); ap.add_argument('--paths', default=','.join([*LADDER, 'corepreg']))
+    ap.add_argument('--warm', type=int, default=2); ap.add_argument('--paths', default=','.join([*LADDER, 'corepreg', 'corepreg-system-malloc']))
     ap.add_argument('--out', default=str(HERE/'results_comir_reference.json'))
     ap.add_argument('--one', choices=PATHS, help=argparse.SUPPRESS)   # internal: one run of one path, JSON on stdout
     a = ap.parse_args(argv)
@@ -117,8 +122,10 @@ def main(argv=None):
     got = {p: {'seconds': [], 'round_medians': [], 'peak_rss_mb': 0.0} for p in paths}
     for r in range(a.rounds):
         for p in paths:
-            out = subprocess.run([sys.executable, __file__, '--one', p, '--steps', str(a.steps)], check=True,
-                                 capture_output=True, text=True).stdout
+            run = subprocess.run([sys.executable, __file__, '--one', p, '--steps', str(a.steps)], capture_output=True, text=True,
+                                 env={**os.environ, **ENV.get(p, {})})
+            if run.returncode: sys.exit(f"path {p} failed:\n{run.stderr[-3000:]}")
+            out = run.stdout
             res = json.loads(out.strip().splitlines()[-1])
             kept = res['seconds'][a.warm:]
             got[p]['seconds'] += kept; got[p]['round_medians'].append(statistics.median(kept))

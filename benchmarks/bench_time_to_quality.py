@@ -19,8 +19,9 @@ so a killed run keeps its curve and a rerun resumes from the checkpoints in `--o
 minutes, one line per recipe (`--plot`).
 
 Usage (from the repository root, with the colour bright-field made by `corepreg align-colour ... --out runs/uwloci-he-rgb`;
-run alone on the cores, since the minutes are the measurement; or, two runs sharing the cores, each with `--threads 1
---idle-step-seconds S`, S the reference's median step seconds measured alone, so that minutes count steps at the idle rate):
+run alone on the cores, since the minutes are the measurement; or with `--idle-step-seconds S`, S the trainer's median step
+measured alone on idle cores, so that minutes count steps at that rate: for runs that share the cores (`--threads 1` each),
+and to put a curve measured before a faster step on the same scale):
     python benchmarks/bench_time_to_quality.py --fold 1 --recipes reference
     python benchmarks/bench_time_to_quality.py --fold 1 --recipes reference,short --every 250
     python benchmarks/bench_time_to_quality.py --fold 2 --recipes reference --threads 1 --idle-step-seconds 1.44 \
@@ -88,22 +89,26 @@ def run_recipe(name:str, args, out:Path, record:dict, write) -> list:
     cfg = cfg.replace(checkpoint_every=args.every, val_every=0)
     records, run_dir = validation_set(cfg), out/f'f{args.fold}-{name}'
     rec = record['recipes'].setdefault(name, {'changes': changes, 'curve': []})
-    rec.update(command=record['command'], commit=record['commit'], threads=args.threads, idle_step_seconds=args.idle_step_seconds)
+    rec.update(command=record['command'], commit=record['commit'], threads=args.threads)
     curve = rec['curve']
     done = {p['step'] for p in curve}
     for stop in list(range(args.every, cfg.optim.steps, args.every)) + [cfg.optim.steps]:
         train(cfg, run_dir, device='cpu', stop_at=stop, progress=sys.stderr.isatty())
         if stop in done: continue
         log = read_log(run_dir)
-        minutes = sum(r.get('seconds', 0) for r in log) / 60
-        if args.idle_step_seconds: minutes = stop * args.idle_step_seconds / 60   # a shared-core run: steps at the idle-core rate
-        curve.append({'step': stop, 'minutes': round(minutes, 2), 'measured_minutes': round(sum(r.get('seconds', 0) for r in log) / 60, 2),
-                      **judge(run_dir, records, cfg)})
+        minutes = sum(r.get('seconds', 0) for r in log) / 60   # as measured (other work on the cores counts in it)
+        curve.append({'step': stop, 'minutes': round(minutes, 2), **judge(run_dir, records, cfg)})
         print(f"{name} step {stop}: {curve[-1]}", flush=True)
         write()
     rec['pairs'] = len(records)
     rec['peak_rss_mb'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)   # this process's, so far
     return curve
+
+
+def minutes(record:dict, point:dict) -> float:
+    "A validation point's training minutes: its steps at the file's idle-core step time where one is set, else as measured."
+    s = record.get('idle_step_seconds')
+    return round(point['step'] * s / 60, 2) if s else point['minutes']
 
 
 def time_to_quality(record:dict, r_tol:float, pairs_tol:int) -> dict:
@@ -115,9 +120,9 @@ def time_to_quality(record:dict, r_tol:float, pairs_tol:int) -> dict:
     n = record['recipes']['reference'].get('pairs', 0) or 1
     target = {'r': ref[-1]['r'] - r_tol, 'ssd': ref[-1]['ssd'] - pairs_tol / n, 'fftmi': ref[-1]['fftmi'] - pairs_tol / n}
     ok = lambda p: all(p[k] >= v - 1e-9 for k, v in target.items())
-    reach = {name: next((p['minutes'] for p in rec['curve'] if ok(p)), None) for name, rec in record['recipes'].items()}
+    reach = {name: next((minutes(record, p) for p in rec['curve'] if ok(p)), None) for name, rec in record['recipes'].items()}
     done = {name: rec for name, rec in record['recipes'].items() if 'pairs' in rec}   # recipes that ran all their steps
-    at_end = {name: {'minutes': rec['curve'][-1]['minutes'], 'reaches': ok(rec['curve'][-1])} for name, rec in done.items()}
+    at_end = {name: {'minutes': minutes(record, rec['curve'][-1]), 'reaches': ok(rec['curve'][-1])} for name, rec in done.items()}
     return {'target': target, 'minutes_to_quality': reach, 'at_end': at_end}
 
 
@@ -128,9 +133,10 @@ def plot(record:dict, path:Path):
     fig, axs = plt.subplots(1, 3, figsize=(12, 3.4), layout='constrained')
     for name, rec in record['recipes'].items():
         c = rec['curve']
-        for ax, k in zip(axs, ('r', 'ssd', 'fftmi')): ax.plot([p['minutes'] for p in c], [p[k] for p in c], marker='o', label=name)
+        for ax, k in zip(axs, ('r', 'ssd', 'fftmi')): ax.plot([minutes(record, p) for p in c], [p[k] for p in c], marker='o', label=name)
     for ax, k in zip(axs, ('validation r', '`ssd` success', '`fftmi` success')):
-        ax.set_xlabel('training minutes'); ax.set_title(k, fontsize=9)
+        ax.set_xlabel('training minutes' + (f" ({record['idle_step_seconds']} s a step)" if record.get('idle_step_seconds') else ''))
+        ax.set_title(k, fontsize=9)
     t = record.get('summary', {}).get('target', {})
     for ax, k in zip(axs, ('r', 'ssd', 'fftmi')):
         if k in t: ax.axhline(t[k], color='k', ls=':', lw=1)
@@ -149,8 +155,10 @@ def main(argv=None):
     ap.add_argument('--out', default='runs/time-to-quality'); ap.add_argument('--json', default='benchmarks/results_time_to_quality.json')
     ap.add_argument('--plot', default='benchmarks/time_to_quality.png')
     ap.add_argument('--threads', type=int, help='torch threads (default: torch\'s own, 2 here)')
-    ap.add_argument('--idle-step-seconds', type=float, help="minutes = steps x this / 60, for a run that shares the cores with "
-                    "another: the reference's median seconds a step measured alone on idle cores (every recipe here has the same step)")
+    ap.add_argument('--idle-step-seconds', type=float, help="minutes = steps x this / 60 for every recipe of the file: the "
+                    "trainer's median step measured alone on idle cores (benchmarks/bench_comir_reference.py; every recipe here has "
+                    "the same step), for runs that share the cores or ran before a faster step")
+    ap.add_argument('--summarise', action='store_true', help='no training: the summary and the plot again from the file')
     ap.add_argument('--smoke', action='store_true', help='the tiny network, 40 steps, validated every 20: checks the machinery only')
     args = ap.parse_args(argv)
     names = args.recipes.split(',')
@@ -162,17 +170,19 @@ def main(argv=None):
         import torch; torch.set_num_threads(args.threads)
     path = Path(args.json)
     record = json.loads(path.read_text()) if path.exists() and not args.smoke else {}
-    record.update({'command': 'python benchmarks/bench_time_to_quality.py ' + ' '.join(sys.argv[1:] if argv is None else argv),
+    if args.summarise: names = []
+    else: record.update({'command': 'python benchmarks/bench_time_to_quality.py ' + ' '.join(sys.argv[1:] if argv is None else argv),
                    'commit': git_commit(), 'machine': f"{platform.machine()}, {os.cpu_count()} cores", 'fold': args.fold,
                    'val_images': args.val_images, 'model': args.model})
     record.setdefault('recipes', {})
+    if args.idle_step_seconds: record['idle_step_seconds'] = args.idle_step_seconds
     def write():   # another process may run other recipes of this fold into the same file: keep its curves
         if path.exists() and not args.smoke:
             disk = json.loads(path.read_text()).get('recipes', {})
             record['recipes'].update({k: v for k, v in disk.items() if k not in names})
         record['summary'] = time_to_quality(record, args.r_tol, args.pairs_tol)
         save_json(path, record)
-    for name in names:
+    for name in ([] if args.summarise else names):
         run_recipe(name, args, Path(args.out), record, write)
     write(); plot(record, Path(args.plot))
     print(record['summary'] or 'no reference curve yet: run --recipes reference first')

@@ -7,10 +7,10 @@ __all__ = ['PLAN', 'RECIPE_CHOICES', 'TESTS', 'FAMILIES', 'PAPER_FINDING', 'Anal
            'arm_fold_t', 'network_t', 'pooled_mcnemar', 'network_rates', 'common_seeds', 'success_array',
            'spread_statistics', 'mean_rate', 'logit_for_rate', 'simulate_grids', 'shift_for', 'variance_components',
            'rejection_rate', 'operating_characteristics', 'seeds_for_power', 'design_lines', 'primary_analysis',
-           'verdict_words', 'verdict_sentence', 'core_rate_array', 'two_way_bootstrap', 'Family', 'family_records',
-           'with_networks', 'family_table', 'sensitivity_table', 'network_values', 'value_array', 'collapse_table',
-           'collapse_for', 'rank_success', 'interval_text', 'family_lines', 'answer_lines', 'collapse_sentence',
-           'short_answer', 'featured_family', 'arm_points', 'headline_figure']
+           'verdict_words', 'verdict_sentence', 'network_test_lines', 'core_rate_array', 'two_way_bootstrap', 'Family',
+           'family_records', 'with_networks', 'family_table', 'sensitivity_table', 'network_values', 'value_array',
+           'collapse_table', 'collapse_for', 'rank_success', 'interval_text', 'family_lines', 'answer_lines',
+           'collapse_sentence', 'short_answer', 'featured_family', 'arm_points', 'headline_figure']
 
 # %% ../nbs/11b_plan.ipynb #3ff4ec42
 import dataclasses, json, math
@@ -351,6 +351,30 @@ def verdict_sentence(table:pd.DataFrame, plan:AnalysisPlan|None=None, what:str="
                 f"{plan.power_target:.0%} power" if seeds_needed else '')
         words.append(f"For {', '.join(rest)} the result is inconclusive at this size{size}.")
     return head + ' ' + ' '.join(words)
+
+# %% ../nbs/11b_plan.ipynb #6e5d9519
+def network_test_lines(recs:pd.DataFrame, methods=(), plan:AnalysisPlan|None=None) -> list[str]:
+    "Report lines for one dataset's records (`all_records`): per critic, the plan's test of each variant against the baseline, Holm over the variants."
+    plan = plan or PLAN
+    c = recs[recs.representation == 'comir'] if len(recs) else recs
+    if c.empty or plan.baseline not in set(c.supervision): return []
+    have = [m for m in methods if m in set(c.method)] or sorted(set(c.method))
+    method = plan.method if plan.method in have else have[0]
+    L = [f"**The plan's test** (`corepreg.plan`: each network's `{method}` success rate is one value; variant + fold model; Holm over "
+         "the variants of a critic; the words the plan allows):", '',
+         '| critic | supervision | networks per arm | success (variant / none) | difference [95 % CI] | Holm p | words |',
+         '| --- | --- | --- | --- | --- | --- | --- |']
+    for crit in sorted(set(c.critic), key=str):
+        r = c[c.critic == crit]
+        have = set(r.supervision) - {plan.baseline}
+        variants = [v for v in plan.variants if v in have] + sorted(have - set(plan.variants))   # the plan's order first
+        try: t = primary_analysis(r, plan, method, variants) if variants else pd.DataFrame()
+        except ValueError as e: L.append(f"| {crit} | – | – | – | – | – | not tested: {e} |"); continue
+        for x in t.itertuples():
+            words = 'not tested: one network per variant and fold' if np.isnan(x.p) else x.verdict
+            L.append(f"| {crit} | {x.supervision} | {x.networks_per_arm} | {x.success_variant:.2f} / {x.success_baseline:.2f} | "
+                     + ('– | – |' if np.isnan(x.p) else f"{x.difference:+.2f} [{x.ci_low:+.2f}, {x.ci_high:+.2f}] | {x.p_holm:.2g} |") + f" {words} |")
+    return L + ['']
 
 # %% ../nbs/11b_plan.ipynb #6264d57a
 def core_rate_array(records:pd.DataFrame, variant:str, baseline:str='none', method:str='ssd') -> np.ndarray:

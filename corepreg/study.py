@@ -612,6 +612,7 @@ def figure_lines(out, ds:str, methods, recs:pd.DataFrame) -> list[str]:
 # %% ../nbs/11_study.ipynb #eb07d145
 def report(out, title:str='corepreg study') -> str:
     "Write `report.md`, `comparisons.csv` and the figures from the files in a study folder; return the markdown."
+    from corepreg.plan import network_test_lines  # the plan's test (a later chapter; it reads this one's records)
     out = Path(out); res = read_results(out)
     if res.empty: raise DataError(f"{out}: no results yet")
     grid = json.loads((out/'grid.json').read_text())
@@ -640,7 +641,7 @@ def report(out, title:str='corepreg study') -> str:
             L += ['**Effective rank** (mean over cells): ' + '; '.join(
                 f"{s}: bottleneck {c.loc[s, 'effective_rank_bottleneck']:.1f}, CoMIR {c.loc[s, 'effective_rank_output']:.1f}"
                 for s in SUPERVISION if s in c.index), '']
-        L += comparison_lines(cmp[cmp.dataset == ds].reset_index(drop=True))
+        L += comparison_lines(cmp[cmp.dataset == ds].reset_index(drop=True)) + network_test_lines(recs[recs.dataset == ds], grid['methods'])
         L += collapse_lines(d, grid['methods'])
         r = recs[recs.dataset == ds]
         L += failure_lines(r.assign(images=np.where(r.representation == 'raw', 'raw', 'CoMIRs')))

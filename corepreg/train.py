@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'CHECKPOINT', 'PREVIOUS', 'OptimConfig', 'TrainConfig', 'CheckpointError', 'TrainingError',
            'set_aside', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint', 'build_models', 'load_run',
-           'cpu_flags', 'bf16_is_fast', 'read_log', 'make_optimiser', 'lr_at', 'validation_patches', 'validate', 'Run',
-           'restore', 'train_memory', 'setup', 'train_step', 'log_step', 'save_run', 'train', 'resume']
+           'cpu_flags', 'bf16_is_fast', 'keep_freed_memory', 'read_log', 'make_optimiser', 'lr_at',
+           'validation_patches', 'validate', 'Run', 'restore', 'train_memory', 'setup', 'train_step', 'log_step',
+           'save_run', 'train', 'resume']
 
 # %% ../nbs/06_train.ipynb #31d54b91
 import dataclasses, json, math, os, sys, time, warnings
@@ -197,6 +198,17 @@ def bf16_is_fast(device) -> bool:
         return amx or 'avx512_bf16' in cpu_flags()
     return False
 
+# %% ../nbs/06_train.ipynb #3391c381
+def keep_freed_memory() -> bool:
+    """Make glibc keep freed memory for reuse (no `mmap` for large blocks, no trimming of the heap): CPU training steps then
+    stop faulting in and zeroing fresh pages. True where it took effect; a no-op off glibc or with `COREPREG_MALLOC=system`."""
+    if os.environ.get('COREPREG_MALLOC', '').lower() == 'system' or not sys.platform.startswith('linux'): return False
+    import ctypes
+    try: libc = ctypes.CDLL('libc.so.6')
+    except OSError: return False
+    M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4                     # glibc's malloc.h
+    return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2 ** 30))
+
 # %% ../nbs/06_train.ipynb #b946375f
 def _batch_indices(step:int, batch:int, rank:int=0, world:int=1) -> range:
     start = (step * world + rank) * batch
@@ -368,6 +380,7 @@ def setup(cfg:TrainConfig, run_dir, device=None) -> Run:
     if rank == 0:
         run_folder(run_dir, cfg, may_change=('steps',), notes=notes)   # a run may be extended; any other change is refused
         for m, note in notes.items(): print(f'{run_dir}: modality {m}: {note}', flush=True)
+    if device.type == 'cpu': keep_freed_memory()                  # large blocks reused, not faulted in each step
     generator = seed_everything(cfg.seed)
     models = build_models(cfg).to(device)
     if cfg.channels_last: models = models.to(memory_format=torch.channels_last)
