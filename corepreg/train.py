@@ -199,15 +199,18 @@ def bf16_is_fast(device) -> bool:
     return False
 
 # %% ../nbs/06_train.ipynb #3391c381
-def keep_freed_memory() -> bool:
+def keep_freed_memory(keep:bool=True) -> bool:
     """Make glibc keep freed memory for reuse (no `mmap` for large blocks, no trimming of the heap): CPU training steps then
-    stop faulting in and zeroing fresh pages. True where it took effect; a no-op off glibc or with `COREPREG_MALLOC=system`."""
+    stop faulting in and zeroing fresh pages. `keep=False` gives the kept memory back (`malloc_trim`) and restores glibc's
+    defaults, as `train` does when it ends. True where it took effect; a no-op off glibc or with `COREPREG_MALLOC=system`."""
     if os.environ.get('COREPREG_MALLOC', '').lower() == 'system' or not sys.platform.startswith('linux'): return False
     import ctypes
     try: libc = ctypes.CDLL('libc.so.6')
     except OSError: return False
-    M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4                     # glibc's malloc.h
-    return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2 ** 30))
+    M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4                     # glibc's malloc.h; its defaults: 128 KiB and 65 536
+    ok = bool(libc.mallopt(M_MMAP_MAX, 0 if keep else 65536)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2 ** 30 if keep else 128 * 1024))
+    if not keep: libc.malloc_trim(0)
+    return ok
 
 # %% ../nbs/06_train.ipynb #b946375f
 def _batch_indices(step:int, batch:int, rank:int=0, world:int=1) -> range:
@@ -467,6 +470,7 @@ def train(cfg:TrainConfig, run_dir, device=None, stop_at:int|None=None, progress
         bar.close()
         if log: log.close()
         if run.own_group: torch.distributed.destroy_process_group()
+        if run.device.type == 'cpu': keep_freed_memory(False)     # the memory kept for the steps, given back
     return {'run': str(run.run_dir), 'step': run.step, 'steps': cfg.optim.steps, 'seconds': time.time() - t_start,
             'loss': float(parts['total']) if parts else None, 'world': run.world, 'amp': run.amp, **last_val}
 
