@@ -125,8 +125,7 @@ def main(argv=None):
             run = subprocess.run([sys.executable, __file__, '--one', p, '--steps', str(a.steps)], capture_output=True, text=True,
                                  env={**os.environ, **ENV.get(p, {})})
             if run.returncode: sys.exit(f"path {p} failed:\n{run.stderr[-3000:]}")
-            out = run.stdout
-            res = json.loads(out.strip().splitlines()[-1])
+            res = json.loads(run.stdout.strip().splitlines()[-1])
             kept = res['seconds'][a.warm:]
             got[p]['seconds'] += kept; got[p]['round_medians'].append(statistics.median(kept))
             got[p]['peak_rss_mb'] = max(got[p]['peak_rss_mb'], res['peak_rss_mb']); got[p]['threads'] = res['threads']

@@ -24,7 +24,7 @@ measured alone on idle cores, so that minutes count steps at that rate: for runs
 and to put a curve measured before a faster step on the same scale):
     python benchmarks/bench_time_to_quality.py --fold 1 --recipes reference
     python benchmarks/bench_time_to_quality.py --fold 1 --recipes reference,short --every 250
-    python benchmarks/bench_time_to_quality.py --fold 2 --recipes reference --threads 1 --idle-step-seconds 1.44 \
+    python benchmarks/bench_time_to_quality.py --fold 2 --recipes reference --threads 1 --idle-step-seconds 1.175 \
         --json benchmarks/results_time_to_quality_f2.json --plot benchmarks/time_to_quality_f2.png
     python benchmarks/bench_time_to_quality.py --smoke      # a two-minute check of the machinery with the tiny network
 """
@@ -185,7 +185,7 @@ def main(argv=None):
             record['recipes'].update({k: v for k, v in disk.items() if k not in names})
         record['summary'] = time_to_quality(record, args.r_tol, args.pairs_tol)
         save_json(path, record)
-    for name in ([] if args.summarise else names):
+    for name in names:
         run_recipe(name, args, Path(args.out), record, write)
     write(); plot(record, Path(args.plot))
     print(record['summary'] or 'no reference curve yet: run --recipes reference first')
