@@ -88,9 +88,11 @@ def judge(run_dir:Path, records:list, cfg, methods=('ssd', 'fftmi'), r_patches:i
     from corepreg.train import validate, validation_patches
     rep = Representer(run_dir)
     xa, xb = validation_patches(cfg, r_patches)
-    with torch.no_grad(): v = validate(rep.models['A'].net, rep.models['B'].net, xa, xb, cfg.loss.critic)
+    with torch.no_grad():   # in batches of 64 patches: CoMIR's network on 512 at once needs tens of GB
+        rs = [validate(rep.models['A'].net, rep.models['B'].net, xa[i:i+64], xb[i:i+64], cfg.loss.critic)['val_r'] * len(xa[i:i+64])
+              for i in range(0, len(xa), 64)]
     comirs = [dataclasses.replace(r, fixed=rep(r.fixed, 'A'), moving=rep(r.moving, 'B')) for r in records]
-    return {'r': v['val_r'], **{m: float(evaluate(comirs, m, progress=False, workers=2)['success'].mean()) for m in methods}}
+    return {'r': round(sum(rs) / len(xa), 4), **{m: float(evaluate(comirs, m, progress=False, workers=2)['success'].mean()) for m in methods}}
 
 
 def run_recipe(name:str, args, out:Path, record:dict, write) -> list:
