@@ -8,9 +8,9 @@ __all__ = ['PLAN', 'RECIPE_CHOICES', 'TESTS', 'FAMILIES', 'PAPER_FINDING', 'Anal
            'spread_statistics', 'mean_rate', 'logit_for_rate', 'simulate_grids', 'shift_for', 'variance_components',
            'rejection_rate', 'operating_characteristics', 'seeds_for_power', 'design_lines', 'primary_analysis',
            'verdict_words', 'verdict_sentence', 'network_test_lines', 'core_rate_array', 'two_way_bootstrap', 'Family',
-           'family_records', 'with_networks', 'family_table', 'sensitivity_table', 'network_values', 'value_array',
-           'collapse_table', 'collapse_for', 'rank_success', 'interval_text', 'family_lines', 'answer_lines',
-           'collapse_sentence', 'short_answer', 'featured_family', 'arm_points', 'headline_figure']
+           'family_records', 'with_networks', 'planned_networks', 'family_table', 'sensitivity_table', 'network_values',
+           'value_array', 'collapse_table', 'collapse_for', 'rank_success', 'interval_text', 'family_lines',
+           'answer_lines', 'collapse_sentence', 'short_answer', 'featured_family', 'arm_points', 'headline_figure']
 
 # %% ../nbs/11b_plan.ipynb #3ff4ec42
 import dataclasses, json, math
@@ -439,10 +439,21 @@ def with_networks(root, families=None) -> list[tuple[Family, pd.DataFrame]]:
     return [(f, r) for f in (families or FAMILIES) for r in [family_records(f, root)] if len(r)]
 
 # %% ../nbs/11b_plan.ipynb #9cf16c96
+def planned_networks(recs:pd.DataFrame, plan:AnalysisPlan|None=None) -> tuple[int, int]:
+    "(networks of the plan's design that `recs` holds, networks the design has): variants and baseline × seeds × folds."
+    plan = plan or PLAN
+    total = len(plan.variants + (plan.baseline,)) * plan.seeds * len(plan.folds)
+    if not len(recs): return 0, total
+    n = recs.drop_duplicates('cell_id')
+    n = n[n.supervision.isin(plan.variants + (plan.baseline,)) & n.fold.astype(int).isin(plan.folds) & (n.seed.astype(float) < plan.seeds)]
+    return len(n), total
+
 def family_table(root, plan:AnalysisPlan|None=None, families=None) -> pd.DataFrame:
-    "The plan's analysis of every family that has networks: one row per variant; `words` is what the pages may say of it."
+    """The plan's analysis of every family that has networks: one row per variant; `words` is what the pages may say of it.
+    The primary family is tested once, when every network of the design has run: no interim test of a grid half done."""
     plan, rows = plan or PLAN, []
     for fam, recs in with_networks(root, families):
+        if fam.role == 'primary' and (lambda d: d[0] < d[1])(planned_networks(recs, plan)): continue
         t = primary_analysis(recs, dataclasses.replace(plan, critic=fam.critic)).assign(family=fam.name, label=fam.label, role=fam.role,
                                                                                        dataset=fam.dataset, critic=fam.critic)
         if fam.role != 'primary':   # secondary: intervals, and the one statement that intervals alone support
@@ -555,14 +566,14 @@ def answer_lines(root, plan:AnalysisPlan|None=None, families=None) -> list[str]:
     table = family_table(root, plan, families)
     prim = table[table.role == 'primary'] if len(table) else table
     pf = next(f for f in families if f.role == 'primary')
-    total = len(plan.variants + (plan.baseline,)) * plan.seeds * len(plan.folds)
+    done, total = planned_networks(family_records(pf, root), plan)
     L = []
     if len(prim):
         L += [f"**The primary test** ({pf.label}; the plan's test on the networks' success rates, Holm over the "
               f"{len(plan.variants)} comparisons): " + verdict_sentence(prim, plan, what=pf.label), '']
     else:
-        L += [f"**The primary test has not run yet** ({pf.label}: 0 of {total} networks). Until it has, these pages do not say "
-              "whether our runs agree with the paper.", '']
+        L += [f"**The primary test has not run yet** ({pf.label}: {done} of {total} networks trained; the test runs once, when all "
+              "have, with no interim look). Until it has, these pages do not say whether our runs agree with the paper.", '']
     sec = table[table.role == 'secondary'] if len(table) else table
     if len(sec):
         L += [f"**Secondary families** (the `tiny` network, exploratory: its recipe was tuned on held-out cores of these folds). "
@@ -599,9 +610,9 @@ def short_answer(root, plan:AnalysisPlan|None=None, families=None) -> list[str]:
     pf = next(f for f in families if f.role == 'primary')
     prim = table[table.role == 'primary'] if len(table) else table
     sec = table[table.role == 'secondary'] if len(table) else table
-    total = len(plan.variants + (plan.baseline,)) * plan.seeds * len(plan.folds)
+    done, total = planned_networks(family_records(pf, root), plan)
     L = [f"- **Our primary test** ({pf.label}): " + (verdict_sentence(prim, plan, what=pf.label) if len(prim) else
-                                                     f"not run yet (0 of {total} networks), so we do not yet say whether our runs agree.")]
+                                                     f"not run yet ({done} of {total} networks trained), so we do not yet say whether our runs agree.")]
     if len(sec):
         L.append(f"- **Secondary, exploratory** (`tiny` network, {sec.family.nunique()} families, {len(sec)} comparisons of a variant with "
                  f"the plain CoMIR): {int((sec.ci_low > 0).sum())} intervals lie wholly above 0 and {int((sec.ci_high < 0).sum())} wholly "
