@@ -264,20 +264,20 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--out', default='runs/study-quick', help='study folder; rerunning into it continues (default: runs/study-quick)')
     s.add_argument('--critics', help="comma-separated, from ['mse', 'l1', 'cosine', 'euclidean'] (default: the preset's)")
     s.add_argument('--supervision', help=f'comma-separated, from {list(SUPERVISION)} (default: all)')
-    s.add_argument('--seeds', type=whole(1), help="training seeds per cell (default: the preset's: quick 1, standard and full 3); a study folder may be rerun with more")
+    s.add_argument('--seeds', type=whole(1), help="training seeds per cell (default: the preset's: quick 1, standard and full 3, comir-cpu 5); a study folder may be rerun with more")
     s.add_argument('--folds', type=fold_list, help='comma-separated fold numbers (default: 1; folder, isl: 1,2; cytological: 1,2,3)')
     s.add_argument('--methods', help=f"comma-separated, from {sorted(METHODS)} (default: the preset's)")
     s.add_argument('--steps', type=whole(1), help="training steps per cell (default: the preset's)")
     s.add_argument('--model', choices=sorted(MODEL_PRESETS), help="the network of every cell (default: the preset's: quick and standard "
-                   "'tiny', full 'comir'); e.g. --preset standard --model comir: the standard recipe and protocol with CoMIR's network")
+                   "'tiny', comir-cpu and full 'comir'); e.g. --preset standard --model comir: the standard recipe and protocol with CoMIR's network")
     s.add_argument('--n-test', type=whole(1), help="evaluation images per dataset (default: the preset's)")
     s.add_argument('--min-pairs', type=whole(0), help="evaluation pairs per cell at least; each image gives more patches to reach "
                    "it (default: the preset's: quick 0, i.e. one central patch per image; standard and full 100)")
     s.add_argument('--rotations', type=int, choices=(1, 2, 4), default=1, help='evaluate each CoMIR as the mean over this many quarter '
                    'turns of its patch (infer.comir_turned; 4 costs 4 network passes per patch; default 1: one pass)')
     s.add_argument('--amp', choices=list(AMP_CHOICES), help="bfloat16 autocast of training: on, off, or auto (on where faster: a CPU "
-                   "with AMX or AVX512-BF16; default: the preset's: quick and standard off, so their results reproduce anywhere; full "
-                   "auto). E.g. --preset standard --model comir --steps 2250 --amp on: CoMIR's network in 70-82 min a cell on 2 such cores")
+                   "with AMX or AVX512-BF16; default: the preset's: quick and standard off, so their results reproduce anywhere; comir-cpu "
+                   "and full auto). --preset comir-cpu trains CoMIR's network in about 44 min a cell on 2 such cores")
     s.add_argument('--shard', type=shard_spec, help='i/n: run every n-th cell from the i-th (default: all cells)')
     s.add_argument('--workers', type=whole(1, 8 * (os.cpu_count() or 1), 'more than 8 per core only add start-up time and memory'), default=os.cpu_count() or 1,
                    help='processes that register the pairs; the results do not depend on it (default: one per core, here %(default)s)')
