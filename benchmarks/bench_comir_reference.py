@@ -9,8 +9,10 @@ a time, gradient norms clipped to 1, SGD (1e-2, momentum 0.9, weight decay 1e-5)
 matches CoMIR's architecture (nbs/03_models.ipynb).
 
 `corepreg` is the trainer's own `train_step` on the `full` preset (channels-last, bfloat16 autocast where
-`bf16_is_fast`, the vectorised InfoNCE, glibc told to keep freed memory: `keep_freed_memory`), and
-`corepreg-system-malloc` the same with glibc's defaults (`COREPREG_MALLOC=system`). Between the two, `LADDER` switches CoMIR's step to ours one lever at a
+`bf16_is_fast`, the vectorised InfoNCE, glibc told to keep freed memory: `keep_freed_memory`, the two networks on two
+threads at once: `PairThreads`), `corepreg-sequential` the same with the networks one after the other, each operator on
+every thread (`COREPREG_PAIR_THREADS=0`, the trainer before `PairThreads`), and `corepreg-system-malloc` that with glibc's
+defaults too (`COREPREG_MALLOC=system`). Between the two, `LADDER` switches CoMIR's step to ours one lever at a
 time, so that each lever's effect is measured side by side (`+keep-memory`: `keep_freed_memory`); `corepreg-fp32` and `corepreg-compile` switch the trainer's
 `amp` off or `compile` on (`--paths`).
 
@@ -21,6 +23,8 @@ ratio of medians.
 
 Usage: python benchmarks/bench_comir_reference.py [--rounds 3] [--steps 6] [--warm 2] [--paths reference,corepreg]
        [--out benchmarks/results_comir_reference.json]
+       python benchmarks/bench_comir_reference.py --rounds 3 --steps 5 --warm 2 \
+           --paths reference,+keep-memory,corepreg,corepreg-sequential --out benchmarks/results_comir_reference_pair.json
 """
 import argparse, json, os, platform, resource, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -35,8 +39,9 @@ LADDER = {
     '+bfloat16': {'checkpoint': False, 'loop_loss': False, 'channels_last': True, 'bf16': True},
     '+keep-memory': {'checkpoint': False, 'loop_loss': False, 'channels_last': True, 'bf16': True, 'keep_memory': True},
 }
-PATHS = (*LADDER, 'corepreg', 'corepreg-system-malloc', 'corepreg-fp32', 'corepreg-compile')
-ENV = {'corepreg-system-malloc': {'COREPREG_MALLOC': 'system'}}   # the trainer with glibc's defaults (before `keep_freed_memory`)
+PATHS = (*LADDER, 'corepreg', 'corepreg-sequential', 'corepreg-system-malloc', 'corepreg-fp32', 'corepreg-compile')
+ENV = {'corepreg-sequential': {'COREPREG_PAIR_THREADS': '0'},                                  # before `PairThreads`
+       'corepreg-system-malloc': {'COREPREG_PAIR_THREADS': '0', 'COREPREG_MALLOC': 'system'}}  # and before `keep_freed_memory`
 
 
 def reference_step_fn(batch:int=8, critic:str='mse', tau:float=0.5, checkpoint:bool=True, loop_loss:bool=True,
@@ -97,7 +102,7 @@ def corepreg_step_fn(tmp:str, **changes):
 def one_run(path:str, steps:int) -> dict:
     "Time `steps` steps of one path in this process: per-step seconds and peak resident memory."
     import torch
-    changes = {'corepreg': {}, 'corepreg-fp32': {'amp': False}, 'corepreg-compile': {'compile': True}}
+    changes = {'corepreg': {}, 'corepreg-sequential': {}, 'corepreg-fp32': {'amp': False}, 'corepreg-compile': {'compile': True}}
     with tempfile.TemporaryDirectory() as tmp:
         step = reference_step_fn(**LADDER[path]) if path in LADDER else corepreg_step_fn(tmp, **changes.get(path, {}))
         g = torch.Generator().manual_seed(1)
@@ -106,13 +111,14 @@ def one_run(path:str, steps:int) -> dict:
             xa, xb = torch.rand(8, 1, 128, 128, generator=g), torch.rand(8, 1, 128, 128, generator=g)
             t0 = time.perf_counter(); losses.append(step(xa, xb)); secs.append(time.perf_counter() - t0)
     return {'seconds': secs, 'losses': losses, 'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            'threads': torch.get_num_threads()}
+            'threads': torch.get_num_threads()}   # per operator: 1 where the trainer ran the networks on two threads at once
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--rounds', type=int, default=3); ap.add_argument('--steps', type=int, default=6)
-    ap.add_argument('--warm', type=int, default=2); ap.add_argument('--paths', default=','.join([*LADDER, 'corepreg', 'corepreg-system-malloc']))
+    ap.add_argument('--warm', type=int, default=2)
+    ap.add_argument('--paths', default=','.join([*LADDER, 'corepreg', 'corepreg-sequential', 'corepreg-system-malloc']))
     ap.add_argument('--out', default=str(HERE/'results_comir_reference.json'))
     ap.add_argument('--one', choices=PATHS, help=argparse.SUPPRESS)   # internal: one run of one path, JSON on stdout
     a = ap.parse_args(argv)

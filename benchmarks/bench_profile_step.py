@@ -5,7 +5,11 @@ default path (channels-last, bfloat16 autocast where `bf16_is_fast`), on synthet
 `--steps` profiled. Writes the table and the top operators to `--out` (JSON) so that a faster step can show its profile
 beside this one.
 
-Usage: python benchmarks/bench_profile_step.py [--steps 3] [--warm 3] [--out benchmarks/results_profile_step.json] [--amp on|off]
+The profiler records the operators of the thread that calls them: run with `COREPREG_PAIR_THREADS=0` (the networks one
+after the other on this thread, every operator on all threads) for the operator table; with `PairThreads` the networks'
+operators run on two worker threads and the table holds only the loss and the optimiser.
+
+Usage: COREPREG_PAIR_THREADS=0 python benchmarks/bench_profile_step.py [--steps 3] [--warm 3] [--out benchmarks/results_profile_step.json] [--amp on|off]
 """
 import argparse, os, platform, tempfile, time
 from pathlib import Path

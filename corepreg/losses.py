@@ -91,16 +91,17 @@ def pair_correlation(za:torch.Tensor, zb:torch.Tensor) -> torch.Tensor:
 
 # %% ../nbs/05_losses.ipynb #55b4d797
 def comir_loss(net_a:nn.Module, net_b:nn.Module, xa:torch.Tensor, xb:torch.Tensor, cfg:LossConfig=LossConfig(),
-               head_a:nn.Module|None=None, head_b:nn.Module|None=None, generator:torch.Generator|None=None):
-    "Total loss of a batch and its parts (for logging): InfoNCE + λ·bottleneck InfoNCE + activation decay (+ alignment)."
+               head_a:nn.Module|None=None, head_b:nn.Module|None=None, generator:torch.Generator|None=None, pair=None):
+    """Total loss of a batch and its parts (for logging): InfoNCE + λ·bottleneck InfoNCE + activation decay (+ alignment).
+    `pair(net_a, net_b, xa, xb)`, if given, runs the two networks instead of two calls in turn (the trainer's `PairThreads`)."""
     n, sup = xa.shape[0], cfg.supervision
     if sup in ('projected', 'dense') and (head_a is None or head_b is None):
         raise ValueError(f"supervision {sup!r} needs a head per modality (see bottleneck_head)")
     if cfg.equivariance:
         ka, kb = (torch.randint(0, 4, (n,), generator=generator).to(xa.device) for _ in range(2))
         xa, xb = rot90_batch(xa, ka), rot90_batch(xb, kb)
-    za, ba = net_a(xa, return_bottleneck=True)
-    zb, bb = net_b(xb, return_bottleneck=True)
+    if pair: (za, ba), (zb, bb) = pair(net_a, net_b, xa, xb)
+    else: (za, ba), (zb, bb) = net_a(xa, return_bottleneck=True), net_b(xb, return_bottleneck=True)
     if cfg.equivariance:
         za, zb = rot90_batch(za, (-ka) % 4), rot90_batch(zb, (-kb) % 4)
         ba, bb = rot90_batch(ba, (-ka) % 4), rot90_batch(bb, (-kb) % 4)

@@ -5,12 +5,13 @@
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'CHECKPOINT', 'PREVIOUS', 'OptimConfig', 'TrainConfig', 'CheckpointError', 'TrainingError',
            'set_aside', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint', 'build_models', 'load_run',
-           'cpu_flags', 'bf16_is_fast', 'keep_freed_memory', 'read_log', 'make_optimiser', 'lr_at',
-           'validation_patches', 'validate', 'Run', 'restore', 'train_memory', 'setup', 'train_step', 'log_step',
-           'save_run', 'train', 'resume']
+           'cpu_flags', 'bf16_is_fast', 'keep_freed_memory', 'PairThreads', 'pair_threads_wanted', 'read_log',
+           'make_optimiser', 'lr_at', 'validation_patches', 'validate', 'Run', 'restore', 'train_memory', 'setup',
+           'train_step', 'log_step', 'save_run', 'train', 'resume']
 
 # %% ../nbs/06_train.ipynb #31d54b91
 import dataclasses, json, math, os, sys, time, warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -216,6 +217,38 @@ def keep_freed_memory(keep:bool=True) -> bool:
     if not keep: libc.malloc_trim(0)
     return ok
 
+# %% ../nbs/06_train.ipynb #5d693a61
+def _backward_from(outs:tuple, leaves:tuple):
+    "Backward through one network from the gradients that the loss left on the detached copies (`leaves`) of its outputs."
+    done = [(o, l.grad) for o, l in zip(outs, leaves) if l.grad is not None]
+    if done: torch.autograd.backward([o for o, _ in done], [g for _, g in done])
+
+class PairThreads:
+    """The two networks of a step on two threads at once, one core each: call it as `comir_loss(pair=...)` to run the forwards,
+    then `backward()` after the loss's backward to run the networks' backwards; `close()` restores the thread count."""
+    def __init__(self):
+        self.threads, self.cut = torch.get_num_threads(), []
+        torch.set_num_threads(1)                                    # the loss and the optimiser on this thread, on one core too
+        self.pool = ThreadPoolExecutor(2, thread_name_prefix='corepreg-net', initializer=torch.set_num_threads, initargs=(1,))
+    def __call__(self, net_a, net_b, xa, xb) -> list:
+        jobs = [self.pool.submit(net, x, return_bottleneck=True) for net, x in ((net_a, xa), (net_b, xb))]
+        self.cut, out = [], []
+        for j in jobs:
+            outs = j.result()
+            leaves = tuple(o.detach().requires_grad_(o.requires_grad) for o in outs)
+            self.cut.append((outs, leaves)); out.append(leaves)
+        return out
+    def backward(self):
+        jobs, self.cut = [self.pool.submit(_backward_from, *c) for c in self.cut], []
+        for j in jobs: j.result()
+    def close(self):
+        self.pool.shutdown(); torch.set_num_threads(self.threads)
+
+def pair_threads_wanted(cfg:TrainConfig, device, world:int=1, threads:int|None=None) -> bool:
+    "Whether a run's steps use `PairThreads`: CoMIR's network, one process on a CPU with two threads or more, unless `COREPREG_PAIR_THREADS=0`."
+    return (os.environ.get('COREPREG_PAIR_THREADS', '1') != '0' and torch.device(device).type == 'cpu' and world == 1
+            and (threads or torch.get_num_threads()) >= 2 and cfg.model == MODEL_PRESETS['comir'] and not cfg.compile)
+
 # %% ../nbs/06_train.ipynb #b946375f
 def _batch_indices(step:int, batch:int, rank:int=0, world:int=1) -> range:
     start = (step * world + rank) * batch
@@ -318,6 +351,7 @@ class Run:
     nets: dict|None = None         # what a step calls: the U-Nets, under autocast and DDP where asked
     amp: bool = False              # whether they run under bfloat16 autocast (`cfg.amp`, resolved for the device)
     heads: dict|None = None
+    pair: PairThreads|None = None  # the two networks on two threads at once (`pair_threads_wanted`)
 
     @property
     def main(self) -> bool: return self.rank == 0
@@ -339,7 +373,8 @@ def restore(run:Run) -> Run:
 # %% ../nbs/06_train.ipynb #48315293
 def _wrap(run:Run) -> Run:
     """The networks a step calls: under bfloat16 autocast if `cfg.amp` (where supported; `amp=None`: where it is faster,
-    `bf16_is_fast`), in DDP when several processes train, and compiled (`torch.compile`) if `cfg.compile`."""
+    `bf16_is_fast`), in DDP when several processes train, compiled (`torch.compile`) if `cfg.compile`, and on two threads at
+    once where `pair_threads_wanted`."""
     cfg, device = run.cfg, run.device
     if cfg.amp is None: amp = bf16_is_fast(device)
     else: amp = cfg.amp and (device.type == 'cpu' or torch.cuda.is_bf16_supported())
@@ -355,6 +390,7 @@ def _wrap(run:Run) -> Run:
         run.nets = {m: DDP(n, device_ids=ids) for m, n in run.nets.items()}
         run.heads = {m: (DDP(h, device_ids=ids) if h is not None else None) for m, h in run.heads.items()}
     if cfg.compile: run.nets = {m: torch.compile(n) for m, n in run.nets.items()}
+    if pair_threads_wanted(cfg, device, run.world): run.pair = PairThreads()
     return run
 
 # %% ../nbs/06_train.ipynb #55a2e386
@@ -400,7 +436,7 @@ def train_step(run:Run, xa:torch.Tensor, xb:torch.Tensor, loss_cfg:LossConfig|No
     finite, the gradients clipped, the step's learning rate set, both optimisers stepped. Returns the parts."""
     cfg = run.cfg
     total, parts = comir_loss(run.nets['A'], run.nets['B'], xa, xb, loss_cfg or cfg.loss, run.heads['A'], run.heads['B'],
-                              generator=run.generator)
+                              generator=run.generator, pair=run.pair)
     if run.world > 1:
         vals = torch.stack(list(parts.values())); torch.distributed.all_reduce(vals); vals /= run.world
         parts = dict(zip(parts, vals))
@@ -410,6 +446,7 @@ def train_step(run:Run, xa:torch.Tensor, xb:torch.Tensor, loss_cfg:LossConfig|No
                                if run.saved_at else "No checkpoint had been written yet."))
     for o in run.opts.values(): o.zero_grad(set_to_none=True)
     total.backward()
+    if run.pair: run.pair.backward()             # the networks' own backwards, from the loss's gradients on their outputs
     for m in ('A', 'B'): torch.nn.utils.clip_grad_norm_(run.models[m].parameters(), cfg.optim.clip)
     for o in run.opts.values():
         for g in o.param_groups: g['lr'] = lr_at(cfg.optim, run.step)
@@ -475,6 +512,7 @@ def train(cfg:TrainConfig, run_dir, device=None, stop_at:int|None=None, progress
         if log: log.close()
         if run.own_group: torch.distributed.destroy_process_group()
         if run.device.type == 'cpu': keep_freed_memory(False)     # the memory kept for the steps, given back
+        if run.pair: run.pair.close()                               # and the threads as they were
     return {'run': str(run.run_dir), 'step': run.step, 'steps': cfg.optim.steps, 'seconds': time.time() - t_start,
             'loss': float(parts['total']) if parts else None, 'world': run.world, 'amp': run.amp, **last_val}
 
