@@ -171,13 +171,17 @@ def plot(record:dict, path:Path):
     fig, axs = plt.subplots(1, 3, figsize=(12, 3.4), layout='constrained')
     for name, rec in record['recipes'].items():
         c = rec['curve']
-        for ax, k in zip(axs, ('r', 'ssd', 'fftmi')): ax.plot([minutes(record, p) for p in c], [p[k] for p in c], marker='o', label=name)
+        for ax, k in zip(axs, ('r', 'ssd', 'fftmi')):
+            line, = ax.plot([minutes(record, p) for p in c], [p[k] for p in c], marker='o', label=name)
+            if 'final_sharp' in rec:   # the final point judged again by the sharper measure: a star of the same colour
+                ax.plot([minutes(record, c[-1])], [rec['final_sharp'][k]], marker='*', ms=13, color=line.get_color(), ls='none')
     for ax, k in zip(axs, ('validation r', '`ssd` success', '`fftmi` success')):
         ax.set_xlabel('training minutes' + (f" ({record['idle_step_seconds']} s a step)" if record.get('idle_step_seconds') else ''))
         ax.set_title(k, fontsize=9)
-    t = record.get('summary', {}).get('target', {})
+    t, ts = record.get('summary', {}).get('target', {}), record.get('summary_sharp', {}).get('target', {})
     for ax, k in zip(axs, ('r', 'ssd', 'fftmi')):
-        if k in t: ax.axhline(t[k], color='k', ls=':', lw=1)
+        if k in t: ax.axhline(t[k], color='k', ls=':', lw=1)          # the first rule's target (36 pairs)
+        if k in ts: ax.axhline(ts[k], color='k', ls='--', lw=1)       # the sharper measure's (stars: 120 pairs, r over 512 patches)
     axs[0].legend(fontsize=8)
     fig.savefig(path, dpi=90)
 

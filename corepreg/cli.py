@@ -277,7 +277,7 @@ def parser() -> argparse.ArgumentParser:
                    'turns of its patch (infer.comir_turned; 4 costs 4 network passes per patch; default 1: one pass)')
     s.add_argument('--amp', choices=list(AMP_CHOICES), help="bfloat16 autocast of training: on, off, or auto (on where faster: a CPU "
                    "with AMX or AVX512-BF16; default: the preset's: quick and standard off, so their results reproduce anywhere; comir-cpu "
-                   "and full auto). --preset comir-cpu trains CoMIR's network in about 44 min a cell on 2 such cores")
+                   "and full auto). --preset comir-cpu trains CoMIR's network in about 32 min a cell on 2 such cores")
     s.add_argument('--shard', type=shard_spec, help='i/n: run every n-th cell from the i-th (default: all cells)')
     s.add_argument('--workers', type=whole(1, 8 * (os.cpu_count() or 1), 'more than 8 per core only add start-up time and memory'), default=os.cpu_count() or 1,
                    help='processes that register the pairs; the results do not depend on it (default: one per core, here %(default)s)')

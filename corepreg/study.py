@@ -76,7 +76,7 @@ STUDY_PRESETS = {
     'comir-cpu': StudyPreset('comir-cpu', critics=('mse',), methods=('fftmi', 'sift', 'ssd', 'mi'), seeds=5, n_test=40, test_size=420,
                              patch=256, patch_by_dataset=(('isl', 160),), min_pairs=100, tau_by_critic=(('l1', 0.5 / 128), ('cosine', 0.1)),
                              purpose="CoMIR's network (the paper's) trained on a CPU: the `standard` recipe and protocol in 2 250 steps, "
-                                     "bfloat16 where the CPU has it (about 44 minutes a cell on two AVX512-BF16 cores); no shorter schedule "
+                                     "bfloat16 where the CPU has it (about 32 minutes a cell on two AVX512-BF16 cores); no shorter schedule "
                                      "tried reached its quality on validation images inside each training half (benchmarks/RESULTS.md). "
                                      "The analysis plan's primary family runs with it (5 seeds)."),
     'full': StudyPreset('full', critics=CRITIC_NAMES, methods=('fftmi', 'sift', 'ssd', 'mi'), seeds=3, n_test=40, test_size=420,

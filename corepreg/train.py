@@ -90,7 +90,7 @@ TRAIN_PRESETS = {
                             optim=OptimConfig(optimizer='adamw', lr=1e-3, warmup=100, schedule='cosine', weight_decay=1e-4, steps=1300)),
     'full': TrainConfig(model='comir', data=DataConfig(patch=128, n_pairs=40, image_size=512)),
 }
-# CoMIR's network on a CPU: the `standard` recipe in 2 250 steps, bfloat16 where it is fast (about 44 minutes a cell on two
+# CoMIR's network on a CPU: the `standard` recipe in 2 250 steps, bfloat16 where it is fast (about 32 minutes a cell on two
 # AVX512-BF16 cores). Chosen by benchmarks/bench_time_to_quality.py on validation images inside each training half: the fastest
 # recipe tried that reaches this recipe's quality on both folds is this one (800 and 1 000 steps did not; benchmarks/RESULTS.md)
 TRAIN_PRESETS['comir-cpu'] = TRAIN_PRESETS['standard'].replace(model='comir', amp=None, steps=2250)
