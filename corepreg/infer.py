@@ -83,7 +83,8 @@ def comir(model:nn.Module, image:np.ndarray, tile:int|None=None, overlap:int=64,
 # %% ../nbs/07_infer.ipynb #99a72fcc
 def to_uint8(rep:np.ndarray) -> np.ndarray:
     "CoMIR's 8-bit export: sigmoid × 255, rounded."
-    return np.round(255 / (1 + np.exp(-np.asarray(rep, dtype=np.float64)))).astype(np.uint8)
+    with np.errstate(over='ignore'):       # exp(-x) of a large negative x is inf, and 255 / inf the 0 it should be
+        return np.round(255 / (1 + np.exp(-np.asarray(rep, dtype=np.float64)))).astype(np.uint8)
 
 # %% ../nbs/07_infer.ipynb #fab72d30
 def comir_turned(model:nn.Module, image:np.ndarray, rotations:int=4, **kw) -> np.ndarray:
