@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['ABLATION_SCRIPTS', 'METHODS', 'CEILING_ARMS', 'read_ablation', 'dotted', 'runs_table', 'md_table', 'plain_rows',
-           'colour_rows', 'eval_rows', 'tta_rows', 'ceiling_rows']
+           'colour_rows', 'eval_rows', 'seed_rows', 'confirmation', 'tta_rows', 'ceiling_rows']
 
 # %% ../nbs/13_ablations.ipynb #5c5403ca
 import json
@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .study import read_results
 
 # %% ../nbs/13_ablations.ipynb #8fe1bf12
 ABLATION_SCRIPTS = {'recipe': 'recipe.py', 'rgb': 'rgb.py', 'colour': 'colour.py', 'amp_quality': 'amp_quality.py',
@@ -87,6 +89,28 @@ def eval_rows(runs:list, label:str, methods=('ssd', 'fftmi', 'sift')) -> pd.Data
     "Per evaluated run (`ablations/tta.py`): fold, pairs, the one-pass CoMIRs' held-out r and success per back-end."
     return pd.DataFrame([{'network': label, 'fold': r['fold'], 'pairs': r['pairs'], 'held-out r': r['plain']['r'],
                           **{f'`{m}`': r['plain'][m]['success'] for m in methods if m in r['plain']}} for r in runs])
+
+# %% ../nbs/13_ablations.ipynb #076a1f5f
+def seed_rows(folder, label:str, seed:int=0, methods=('ssd', 'fftmi', 'sift')) -> pd.DataFrame:
+    "A study folder's plain CoMIR of `seed`, per fold: pairs, held-out r and success per back-end (the columns of `eval_rows`)."
+    if not (Path(folder)/'grid.json').exists(): return pd.DataFrame()
+    r = read_results(folder)
+    r = r[(r.representation == 'comir') & (r.supervision == 'none') & (r.seed.astype(float) == seed)]
+    return pd.DataFrame([{'network': label, 'fold': int(f), 'pairs': int(d.n_pairs.iloc[0]), 'held-out r': d.comir_r.mean(),
+                          **{f'`{m}`': d[d.method == m].success_rate.mean() for m in methods}} for f, d in r.groupby('fold')])
+
+# %% ../nbs/13_ablations.ipynb #1c39f08e
+def confirmation(preset:pd.DataFrame, before:pd.DataFrame, r_tol:float=0.02, success_tol:float=0.025) -> str:
+    "Per fold, the preset's held-out r and success against the earlier run's, and which are worse by more than the tolerance."
+    out, cols = [], ['held-out r', '`ssd`', '`fftmi`', '`sift`']
+    for f in (1, 2):
+        p, b = preset[preset.fold == f] if len(preset) else preset, before[before.fold == f]
+        if not len(p): out.append(f"fold {f}: not trained yet"); continue
+        p, b = p.iloc[0], b.iloc[0]
+        worse = [c.strip('`') for c in cols if p[c] < b[c] - (r_tol if c == 'held-out r' else success_tol) - 1e-9]
+        out.append(f"fold {f}: " + ', '.join(f"{c.strip('`')} {p[c]:.2f} against {b[c]:.2f}" for c in cols)
+                   + (f": worse by more than the tolerance in {', '.join(worse)}" if worse else ": within the tolerance"))
+    return '; '.join(out)
 
 # %% ../nbs/13_ablations.ipynb #2cb4a8e0
 def tta_rows(runs:list) -> pd.DataFrame:

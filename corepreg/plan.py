@@ -8,7 +8,7 @@ __all__ = ['PLAN', 'RECIPE_CHOICES', 'TESTS', 'FAMILIES', 'PAPER_FINDING', 'Anal
            'spread_statistics', 'mean_rate', 'logit_for_rate', 'simulate_grids', 'shift_for', 'variance_components',
            'rejection_rate', 'operating_characteristics', 'seeds_for_power', 'design_lines', 'primary_analysis',
            'verdict_words', 'verdict_sentence', 'network_test_lines', 'core_rate_array', 'two_way_bootstrap', 'Family',
-           'family_records', 'with_networks', 'planned_networks', 'family_table', 'sensitivity_table', 'network_values',
+           'family_records', 'planned_networks', 'with_networks', 'family_table', 'sensitivity_table', 'network_values',
            'value_array', 'collapse_table', 'collapse_for', 'rank_success', 'interval_text', 'family_lines',
            'answer_lines', 'collapse_sentence', 'short_answer', 'featured_family', 'arm_points', 'headline_figure']
 
@@ -434,11 +434,6 @@ def family_records(family:Family, root) -> pd.DataFrame:
     return recs.drop_duplicates(['cell_id', 'method', 'pair']).reset_index(drop=True)
 
 # %% ../nbs/11b_plan.ipynb #f2bf5ab6
-def with_networks(root, families=None) -> list[tuple[Family, pd.DataFrame]]:
-    "(family, its records) for each family (default `FAMILIES`) that has networks under `root`."
-    return [(f, r) for f in (families or FAMILIES) for r in [family_records(f, root)] if len(r)]
-
-# %% ../nbs/11b_plan.ipynb #9cf16c96
 def planned_networks(recs:pd.DataFrame, plan:AnalysisPlan|None=None) -> tuple[int, int]:
     "(networks of the plan's design that `recs` holds, networks the design has): variants and baseline × seeds × folds."
     plan = plan or PLAN
@@ -448,12 +443,24 @@ def planned_networks(recs:pd.DataFrame, plan:AnalysisPlan|None=None) -> tuple[in
     n = n[n.supervision.isin(plan.variants + (plan.baseline,)) & n.fold.astype(int).isin(plan.folds) & (n.seed.astype(float) < plan.seeds)]
     return len(n), total
 
+# %% ../nbs/11b_plan.ipynb #d21ddfd9
+def _complete(family:Family, recs:pd.DataFrame, plan:AnalysisPlan) -> bool:
+    "A secondary family with networks; the primary one once every network of the plan's design has run (no interim look)."
+    done, total = planned_networks(recs, plan)
+    return len(recs) > 0 and (family.role != 'primary' or done >= total)
+
+# %% ../nbs/11b_plan.ipynb #6d029d84
+def with_networks(root, families=None, plan:AnalysisPlan|None=None) -> list[tuple[Family, pd.DataFrame]]:
+    """(family, its records) for each family (default `FAMILIES`) that has networks under `root`: every analysis of the pages
+    reads its families here, so the primary family enters them once, complete, and never half trained."""
+    return [(f, r) for f in (families or FAMILIES) for r in [family_records(f, root)] if _complete(f, r, plan or PLAN)]
+
+# %% ../nbs/11b_plan.ipynb #9cf16c96
 def family_table(root, plan:AnalysisPlan|None=None, families=None) -> pd.DataFrame:
     """The plan's analysis of every family that has networks: one row per variant; `words` is what the pages may say of it.
-    The primary family is tested once, when every network of the design has run: no interim test of a grid half done."""
+    The primary family is tested once, when every network of its design has run (`with_networks`)."""
     plan, rows = plan or PLAN, []
-    for fam, recs in with_networks(root, families):
-        if fam.role == 'primary' and (lambda d: d[0] < d[1])(planned_networks(recs, plan)): continue
+    for fam, recs in with_networks(root, families, plan):
         t = primary_analysis(recs, dataclasses.replace(plan, critic=fam.critic)).assign(family=fam.name, label=fam.label, role=fam.role,
                                                                                        dataset=fam.dataset, critic=fam.critic)
         if fam.role != 'primary':   # secondary: intervals, and the one statement that intervals alone support
@@ -466,7 +473,7 @@ def family_table(root, plan:AnalysisPlan|None=None, families=None) -> pd.DataFra
 def sensitivity_table(root, plan:AnalysisPlan|None=None, families=None, n_boot:int=2000) -> pd.DataFrame:
     "The two-way (networks × cores) bootstrap interval of each variant's difference, per family: the core-level sensitivity analysis."
     plan, rows = plan or PLAN, []
-    for fam, recs in with_networks(root, families):
+    for fam, recs in with_networks(root, families, plan):
         for v in plan.variants:
             b = two_way_bootstrap(core_rate_array(recs, v, plan.baseline, plan.method), n_boot=n_boot)
             rows.append({'family': fam.name, 'supervision': v, **{k: float(b[k][0]) for k in ('difference', 'ci_low', 'ci_high', 'p')}})
@@ -622,11 +629,12 @@ def short_answer(root, plan:AnalysisPlan|None=None, families=None) -> list[str]:
 
 # %% ../nbs/11b_plan.ipynb #ee5e62af
 def featured_family(root, families=None) -> Family:
-    "The family that the home page draws: the primary one once it has networks, else the secondary family with the most networks."
+    "The family that the home page draws: the primary one once all its networks have run (`with_networks`), else the secondary family with the most networks."
     families = families or FAMILIES
-    n = {f.name: len(network_values(root, f, all_cores=None)) for f in families}
     prim = next(f for f in families if f.role == 'primary')
-    return prim if n[prim.name] else max((f for f in families if f.role == 'secondary'), key=lambda f: n[f.name])
+    if with_networks(root, [prim]): return prim
+    n = {f.name: len(network_values(root, f, all_cores=None)) for f in families if f.role == 'secondary'}
+    return max((f for f in families if f.role == 'secondary'), key=lambda f: n[f.name])
 
 # %% ../nbs/11b_plan.ipynb #96c39ed4
 def arm_points(ax, values:pd.DataFrame, column:str, order, label:str):

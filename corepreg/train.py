@@ -223,6 +223,7 @@ def _backward_from(outs:tuple, leaves:tuple):
     done = [(o, l.grad) for o, l in zip(outs, leaves) if l.grad is not None]
     if done: torch.autograd.backward([o for o, _ in done], [g for _, g in done])
 
+# %% ../nbs/06_train.ipynb #e32c7ad4
 class PairThreads:
     """The two networks of a step on two threads at once, one core each: call it as `comir_loss(pair=...)` to run the forwards,
     then `backward()` after the loss's backward to run the networks' backwards; `close()` restores the thread count."""
@@ -244,6 +245,7 @@ class PairThreads:
     def close(self):
         self.pool.shutdown(); torch.set_num_threads(self.threads)
 
+# %% ../nbs/06_train.ipynb #07ab1cf5
 def pair_threads_wanted(cfg:TrainConfig, device, world:int=1, threads:int|None=None) -> bool:
     "Whether a run's steps use `PairThreads`: CoMIR's network, one process on a CPU with two threads or more, unless `COREPREG_PAIR_THREADS=0`."
     return (os.environ.get('COREPREG_PAIR_THREADS', '1') != '0' and torch.device(device).type == 'cpu' and world == 1

@@ -40,7 +40,7 @@ def with_ci(v, lo, hi) -> str: return f"{signed(v)} [{signed(lo)}, {signed(hi)}]
 
 @pytest.mark.parametrize('folder', ['quick', 'uwloci', 'uwloci-standard', 'uwloci-grid', 'uwloci-f2', 'isl-grid', 'isl-standard-f2', 'uwloci-rgb-sup',
                                     'isl-confocal', 'isl-confocal-f2', 'isl-confocal-sup', 'uwloci-rgb-c4',
-                                    'isl-confocal-2x', 'uwloci-comir-gpu', 'uwloci-comir-gpu-3250'])   # results/uwloci-rgb: its last shard ran beside an edit of tests/ (its NOTE.md)
+                                    'isl-confocal-2x', 'uwloci-comir-gpu', 'uwloci-comir-gpu-3250', 'uwloci-comir-sup'])   # results/uwloci-rgb: its last shard ran beside an edit of tests/ (its NOTE.md)
 def test_results_name_their_command_and_a_clean_commit(folder):
     cmd = json.loads((ROOT/'results'/folder/'command.json').read_text())
     assert cmd['command'].startswith('corepreg study') and '--out ' in cmd['command'], cmd['command']
@@ -145,6 +145,22 @@ def test_network_table_matches_results():
     text = page_text('nbs/13_ablations.ipynb')
     for row in network_rows():
         assert row in text, f"13_ablations does not carry this row, rebuilt from results/: {row}"
+
+
+def test_preset_confirmation_matches_results():
+    """The ablations chapter's confirmation of `comir-cpu` on held-out cores: the primary grid's plain seed-0 cells, rebuilt from
+    results/uwloci-comir-sup with plain pandas, are rows of the page, and its sentence quotes them against amp_eval.json's runs."""
+    text = page_text('nbs/13_ablations.ipynb')
+    res = pd.read_csv(ROOT/'results'/'uwloci-comir-sup'/'results.csv')
+    res = res[(res.representation == 'comir') & (res.supervision == 'none') & (res.seed == 0)]
+    before = {r['fold']: r for r in json.loads((ROOT/'results'/'ablations'/'amp_eval.json').read_text())['runs']}
+    assert len(res), "the primary grid's plain seed-0 cell of fold 1 is in results/"
+    for f, d in res.groupby('fold'):
+        m = {k: d[d.method == k].success_rate.mean() for k in ('ssd', 'fftmi', 'sift')}
+        row = f"| CoMIR's, CPU bfloat16, `comir-cpu` | {f} | {int(d.n_pairs.iloc[0])} | {d.comir_r.mean():.2f} | " + ' | '.join(f"{m[k]:.2f}" for k in m) + ' |'
+        assert row in text, row
+        b = before[f]['plain']
+        assert f"fold {f}: held-out r {d.comir_r.mean():.2f} against {b['r']:.2f}, ssd {m['ssd']:.2f} against {b['ssd']['success']:.2f}" in ' '.join(text.split())
 
 
 def test_repeated_cpu_training_is_deterministic():
