@@ -102,7 +102,7 @@ def corepreg_step_fn(tmp:str, **changes):
 def one_run(path:str, steps:int) -> dict:
     "Time `steps` steps of one path in this process: per-step seconds and peak resident memory."
     import torch
-    changes = {'corepreg': {}, 'corepreg-sequential': {}, 'corepreg-fp32': {'amp': False}, 'corepreg-compile': {'compile': True}}
+    changes = {'corepreg-fp32': {'amp': False}, 'corepreg-compile': {'compile': True}}   # the other trainer paths: none (ENV sets theirs)
     with tempfile.TemporaryDirectory() as tmp:
         step = reference_step_fn(**LADDER[path]) if path in LADDER else corepreg_step_fn(tmp, **changes.get(path, {}))
         g = torch.Generator().manual_seed(1)

@@ -446,8 +446,9 @@ def planned_networks(recs:pd.DataFrame, plan:AnalysisPlan|None=None) -> tuple[in
 # %% ../nbs/11b_plan.ipynb #d21ddfd9
 def _complete(family:Family, recs:pd.DataFrame, plan:AnalysisPlan) -> bool:
     "A secondary family with networks; the primary one once every network of the plan's design has run (no interim look)."
+    if not len(recs) or family.role != 'primary': return len(recs) > 0
     done, total = planned_networks(recs, plan)
-    return len(recs) > 0 and (family.role != 'primary' or done >= total)
+    return done >= total
 
 # %% ../nbs/11b_plan.ipynb #6d029d84
 def with_networks(root, families=None, plan:AnalysisPlan|None=None) -> list[tuple[Family, pd.DataFrame]]:

@@ -73,15 +73,16 @@ STUDY_PRESETS = {
     'standard': StudyPreset('standard', critics=('mse',), methods=('fftmi', 'sift', 'ssd', 'mi'), seeds=3, n_test=40, test_size=420,
                             patch=256, patch_by_dataset=(('isl', 160),), min_pairs=100,
                             tau_by_critic=(('l1', 0.5 / 128), ('cosine', 0.1))),   # measured: the Ablations chapter
-    'comir-cpu': StudyPreset('comir-cpu', critics=('mse',), methods=('fftmi', 'sift', 'ssd', 'mi'), seeds=5, n_test=40, test_size=420,
-                             patch=256, patch_by_dataset=(('isl', 160),), min_pairs=100, tau_by_critic=(('l1', 0.5 / 128), ('cosine', 0.1)),
-                             purpose="CoMIR's network (the paper's) trained on a CPU: the `standard` recipe and protocol in 2 250 steps, "
-                                     "bfloat16 where the CPU has it (about 32 minutes a cell on two AVX512-BF16 cores); no shorter schedule "
-                                     "tried reached its quality on validation images inside each training half (benchmarks/RESULTS.md). "
-                                     "The analysis plan's primary family runs with it (5 seeds)."),
     'full': StudyPreset('full', critics=CRITIC_NAMES, methods=('fftmi', 'sift', 'ssd', 'mi'), seeds=3, n_test=40, test_size=420,
                         patch=300, patch_by_dataset=(('histological', 834),), min_pairs=100),
 }
+# CoMIR's network trained by its own preset, with the standard protocol (evaluation, temperatures) and the plan's 5 seeds
+STUDY_PRESETS['comir-cpu'] = dataclasses.replace(
+    STUDY_PRESETS['standard'], train='comir-cpu', seeds=5,
+    purpose="CoMIR's network (the paper's) trained on a CPU: the `standard` recipe and protocol in 2 250 steps, "
+            "bfloat16 where the CPU has it (about 32 minutes a cell on two AVX512-BF16 cores); no shorter schedule "
+            "tried reached its quality on validation images inside each training half (benchmarks/RESULTS.md). "
+            "The analysis plan's primary family runs with it (5 seeds).")
 
 # %% ../nbs/11_study.ipynb #50bda172
 AMP_CHOICES = {'on': True, 'off': False, 'auto': None}   # corepreg study --amp: TrainConfig.amp (auto: where faster, `bf16_is_fast`)
