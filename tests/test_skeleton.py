@@ -114,3 +114,23 @@ def test_no_markdown_cell_is_over_600_words():
     long = [(p.name, i, n) for p in sorted((ROOT/'nbs').glob('*.ipynb')) for i, c in enumerate(json.loads(p.read_text())['cells'])
             if c['cell_type'] == 'markdown' and (n := len(''.join(c['source']).split())) > 600]
     assert not long, long
+
+
+def _readme_commands() -> list[list[str]]:
+    "The `corepreg ...` lines of README.md's shell blocks, continuation lines joined, comments dropped, split as a shell would."
+    import shlex
+    blocks = re.findall(r'```sh\n(.*?)```', (ROOT/'README.md').read_text(), re.S)
+    lines = [l.split(' #')[0].strip() for b in blocks for l in b.replace('\\\n', ' ').splitlines()]
+    return [shlex.split(l)[1:] for l in lines if l.startswith('corepreg ')]
+
+
+def test_readme_commands_parse():
+    "Every `corepreg` command that README.md shows is accepted by the command's own parser, with presets and options that exist."
+    from corepreg.cli import parser
+    from corepreg.study import STUDY_PRESETS
+    cmds = _readme_commands()
+    assert {c[0] for c in cmds} >= {'fetch', 'study', 'register'}, cmds
+    for argv in cmds:
+        args = parser().parse_args(argv)             # exits (SystemExit) on an unknown option or a bad value
+        if argv[0] == 'study': assert args.preset in STUDY_PRESETS, argv
+    assert any(c[0] == 'study' and 'comir-cpu' in c for c in cmds), 'the primary grid command is missing from README.md'
