@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['CLI_NAMES', 'STUDY_EXAMPLES', 'whole', 'fold_list', 'shard_spec', 'grid_from_args', 'for_terminal',
            'add_config_options', 'config_from_args', 'resumed_config', 'train_command', 'add_train_parser',
-           'study_command', 'parser', 'Terminated', 'main']
+           'study_command', 'report_command', 'add_report_parser', 'parser', 'Terminated', 'main']
 
 # %% ../nbs/11a_cli.ipynb #d84e5789
 import argparse, contextlib, dataclasses, json, os, re, signal, sys, time, typing
@@ -244,6 +244,28 @@ def study_command(args) -> int:
     if failed: print(f"{len(failed)} cell(s) failed ({', '.join(failed)}); the reasons are in {out/'failures.csv'}; rerun the same command to retry them")
     return 1 if failed else 0
 
+# %% ../nbs/11a_cli.ipynb #6642631f
+def report_command(args) -> int:
+    """`corepreg report DIR`: write a study folder's `report.md`, `comparisons.csv` and figures again from its files (no training,
+    no data needed), with the report's sections as this version of the package writes them; print it."""
+    out = Path(args.folder)
+    if not (out/'grid.json').is_file(): raise SystemExit(f"corepreg report: {out} is not a study folder (no grid.json in it)")
+    try:
+        grid = json.loads((out/'grid.json').read_text())
+        text = report(out, f"corepreg study, preset {grid['preset']}", rewritten_at=args.commit or '')
+    except (DataError, KeyError, ValueError) as e: raise SystemExit(f"corepreg report: {out}: {e}")
+    print(for_terminal(text))
+    print(f"the report is {out/'report.md'}, written by commit {args.commit or 'unknown'} from the files in {out}")
+    return 0
+
+# %% ../nbs/11a_cli.ipynb #3e3992b4
+def add_report_parser(sub):
+    "The `report` sub-command."
+    r = sub.add_parser('report', help="write a study folder's report again from its files (after an update of corepreg; no training)")
+    r.add_argument('folder', help='a study folder (what corepreg study --out wrote)')
+    r.set_defaults(func=report_command)
+    return r
+
 # %% ../nbs/11a_cli.ipynb #bff44040
 STUDY_EXAMPLES = """examples:
   corepreg study                                    # the quick preset on the embedded data (minutes on a CPU)
@@ -288,7 +310,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--colour-b', action='store_true', help='keep modality B in 3 channels: the --b images of --data folder in colour (RGB), the ISL tiles\' three confocal channels; network B sees three channels, the raw baselines register their grey')
     s.add_argument('--split-seed', type=whole(0), default=0, help='seed of the train / test half split of folder and isl data (default 0; the same for every training seed)')
     s.set_defaults(func=study_command)
-    add_train_parser(sub); add_infer_parser(sub); add_register_parser(sub); add_colour_parser(sub); add_fetch_parser(sub)
+    add_train_parser(sub); add_report_parser(sub); add_infer_parser(sub); add_register_parser(sub); add_colour_parser(sub); add_fetch_parser(sub)
     return p
 
 # %% ../nbs/11a_cli.ipynb #b9f007ef

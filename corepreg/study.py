@@ -8,8 +8,7 @@ __all__ = ['CRITIC_NAMES', 'RAW_METHODS', 'STUDY_PRESETS', 'AMP_CHOICES', 'REQUI
            'run_cell', 'comir_correlations', 'comir_correlation', 'comir_figure', 'read_rows', 'results_file',
            'read_results', 'append_rows', 'open_study', 'failures_file', 'read_failures', 'eval_memory', 'write_cell',
            'run_study', 'paper_table', 'failure_lines', 'image_lines', 'all_records', 'write_comparisons',
-           'comparison_lines', 'paper_agreement', 'agreement_lines', 'collapse_lines', 'study_figure', 'figure_lines',
-           'report']
+           'comparison_lines', 'paper_agreement', 'collapse_lines', 'study_figure', 'figure_lines', 'report']
 
 # %% ../nbs/11_study.ipynb #1d914a36
 import dataclasses, io, json, math, os, time, warnings
@@ -501,20 +500,6 @@ def paper_agreement(cmp:pd.DataFrame, primary:str='ssd') -> str:
     if len(p) and (p.success_baseline > p.success_variant).all() and (cmp.difference < 0).mean() > 0.5: return 'in direction only'
     return 'inconclusive'
 
-# %% ../nbs/11_study.ipynb #70005919
-def agreement_lines(cmp:pd.DataFrame, seeds:int, primary:str='ssd') -> list[str]:
-    "Report lines: the paper's finding against one dataset's comparisons, per critic (`paper_agreement`); `so far` while seeds are missing."
-    if cmp.empty: return []
-    prim = primary if primary in set(cmp.method) else cmp.method.iloc[0]
-    L = ["**The paper's finding against these runs**: the paper found that the plain CoMIR registers best. Per critic, the "
-         f"verdicts of the comparisons below and whether they agree (`paper_agreement`, primary back-end `{prim}`):", '',
-         '| critic | seeds compared | worse / no detectable difference / better | agrees with the paper |', '| --- | --- | --- | --- |']
-    for crit in [k for k in CRITIC_NAMES if k in set(cmp.critic)]:   # the critics in their chapter's order
-        c = cmp[cmp.critic == crit]; n, k = c.verdict.value_counts(), int(c.n_seeds.min())
-        L.append(f"| {crit} | {k} | {n.get('worse', 0)} / {n.get('no detectable difference', 0)} / {n.get('better', 0)} | "
-                 f"{paper_agreement(c, prim)}{'' if k >= seeds else f' so far ({k} of {seeds} seeds)'} |")
-    return L + ['']
-
 # %% ../nbs/11_study.ipynb #a57daa6e
 def collapse_lines(d:pd.DataFrame, methods, critic:str|None=None) -> list[str]:
     """Report lines: does collapse go with failure across the CoMIR cells of one dataset? The paper's explanation predicts
@@ -617,8 +602,9 @@ def figure_lines(out, ds:str, methods, recs:pd.DataFrame) -> list[str]:
     return L
 
 # %% ../nbs/11_study.ipynb #eb07d145
-def report(out, title:str='corepreg study') -> str:
-    "Write `report.md`, `comparisons.csv` and the figures from the files in a study folder; return the markdown."
+def report(out, title:str='corepreg study', rewritten_at:str|None=None) -> str:
+    """Write `report.md`, `comparisons.csv` and the figures from the files in a study folder; return the markdown.
+    `rewritten_at`: the commit of a later version that writes the report again (`corepreg report`), said under the run's own."""
     from corepreg.plan import network_test_lines  # the plan's test (a later chapter; it reads this one's records)
     out = Path(out); res = read_results(out)
     if res.empty: raise DataError(f"{out}: no results yet")
@@ -631,6 +617,7 @@ def report(out, title:str='corepreg study') -> str:
          + (f"; each CoMIR the mean over {grid['rotations']} quarter turns of its patch (--rotations)." if grid.get('rotations', 1) > 1 else '.'),
          "Success = corner error ≤ 2 % of the patch width; rates pooled over levels 1–4 (mean ± std over seeds × folds).", '']
     if cmd: L += [f"Command: `{cmd.get('command', '')}`; commit `{cmd.get('commit', '')}`.", '']
+    if rewritten_at is not None: L += [f"This report was written again from the folder's files by `corepreg report` at commit `{rewritten_at or 'unknown'}`.", '']
     if (purpose := getattr(STUDY_PRESETS.get(grid['preset']), 'purpose', '')): L += [f"**What this run is.** {purpose}", '']
     for ds in grid['datasets']:
         d = res[res.dataset == ds]
