@@ -8,7 +8,8 @@ __all__ = ['CRITIC_NAMES', 'RAW_METHODS', 'STUDY_PRESETS', 'AMP_CHOICES', 'REQUI
            'run_cell', 'comir_correlations', 'comir_correlation', 'comir_figure', 'read_rows', 'results_file',
            'read_results', 'append_rows', 'open_study', 'failures_file', 'read_failures', 'eval_memory', 'write_cell',
            'run_study', 'paper_table', 'failure_lines', 'image_lines', 'all_records', 'write_comparisons',
-           'comparison_lines', 'paper_agreement', 'collapse_lines', 'study_figure', 'figure_lines', 'report']
+           'comparison_lines', 'paper_agreement', 'collapse_lines', 'study_figure', 'figure_lines', 'report_head',
+           'report']
 
 # %% ../nbs/11_study.ipynb #1d914a36
 import dataclasses, io, json, math, os, time, warnings
@@ -601,6 +602,19 @@ def figure_lines(out, ds:str, methods, recs:pd.DataFrame) -> list[str]:
               f'and MDS maps of the CoMIRs]({name})', '']
     return L
 
+# %% ../nbs/11_study.ipynb #b639ea7d
+def report_head(out:Path, grid:dict, title:str, rewritten_at:str|None=None) -> list[str]:
+    "Report lines: the title, the grid, the success rule, the command and commit that ran it (and the one that wrote it again), the preset's purpose."
+    cmd = json.loads((out/'command.json').read_text()) if (out/'command.json').exists() else {}
+    L = [f'# {title}', '', f"Grid: datasets {grid['datasets']}, preset `{grid['preset']}`, critics {grid['critics']}, "
+         f"supervision {grid['supervision']}, {grid['seeds']} seed(s), folds {grid['folds']}, methods {grid['methods']}"
+         + (f"; each CoMIR the mean over {grid['rotations']} quarter turns of its patch (--rotations)." if grid.get('rotations', 1) > 1 else '.'),
+         "Success = corner error ≤ 2 % of the patch width; rates pooled over levels 1–4 (mean ± std over seeds × folds).", '']
+    if cmd: L += [f"Command: `{cmd.get('command', '')}`; commit `{cmd.get('commit', '')}`.", '']
+    if rewritten_at is not None: L += [f"This report was written again from the folder's files by `corepreg report` at commit `{rewritten_at or 'unknown'}`.", '']
+    if (purpose := getattr(STUDY_PRESETS.get(grid['preset']), 'purpose', '')): L += [f"**What this run is.** {purpose}", '']
+    return L
+
 # %% ../nbs/11_study.ipynb #eb07d145
 def report(out, title:str='corepreg study', rewritten_at:str|None=None) -> str:
     """Write `report.md`, `comparisons.csv` and the figures from the files in a study folder; return the markdown.
@@ -609,16 +623,9 @@ def report(out, title:str='corepreg study', rewritten_at:str|None=None) -> str:
     out = Path(out); res = read_results(out)
     if res.empty: raise DataError(f"{out}: no results yet")
     grid = json.loads((out/'grid.json').read_text())
-    cmd = json.loads((out/'command.json').read_text()) if (out/'command.json').exists() else {}
     recs = all_records(out)                       # read once: the comparisons, failure counts and figures all use it
     cmp = write_comparisons(out, recs=recs)
-    L = [f'# {title}', '', f"Grid: datasets {grid['datasets']}, preset `{grid['preset']}`, critics {grid['critics']}, "
-         f"supervision {grid['supervision']}, {grid['seeds']} seed(s), folds {grid['folds']}, methods {grid['methods']}"
-         + (f"; each CoMIR the mean over {grid['rotations']} quarter turns of its patch (--rotations)." if grid.get('rotations', 1) > 1 else '.'),
-         "Success = corner error ≤ 2 % of the patch width; rates pooled over levels 1–4 (mean ± std over seeds × folds).", '']
-    if cmd: L += [f"Command: `{cmd.get('command', '')}`; commit `{cmd.get('commit', '')}`.", '']
-    if rewritten_at is not None: L += [f"This report was written again from the folder's files by `corepreg report` at commit `{rewritten_at or 'unknown'}`.", '']
-    if (purpose := getattr(STUDY_PRESETS.get(grid['preset']), 'purpose', '')): L += [f"**What this run is.** {purpose}", '']
+    L = report_head(out, grid, title, rewritten_at)
     for ds in grid['datasets']:
         d = res[res.dataset == ds]
         if d.empty: continue
