@@ -230,7 +230,7 @@ def study_command(args) -> int:
         # a shard locks its own file and excludes a whole run; a whole run excludes every shard too
         with _lock(out, args, name=f'.corepreg.shard-{spec}.lock' if spec else '.corepreg.lock', others='.corepreg.lock' if spec else '.corepreg*.lock'):
             try: res = run_study(grid, out, args.shard, progress=sys.stderr.isatty(), workers=args.workers,
-                                 on_cell=lambda: record_invocation(out, entry(False)))   # a run killed with -9 keeps its record up to its last cell
+                                 on_cell=lambda: record_invocation(out, entry(False)), only_folds=args.only_folds)   # a run killed with -9 keeps its record up to its last cell
             except KeyboardInterrupt:                # an interrupted invocation is history too: a grid may span sessions
                 if (out/'grid.json').exists(): record_invocation(out, entry(False))
                 raise
@@ -301,6 +301,8 @@ def parser() -> argparse.ArgumentParser:
                    "with AMX or AVX512-BF16; default: the preset's: quick and standard off, so their results reproduce anywhere; comir-cpu "
                    "and full auto). --preset comir-cpu trains CoMIR's network in about 32 min a cell on 2 such cores")
     s.add_argument('--shard', type=shard_spec, help='i/n: run every n-th cell from the i-th (default: all cells)')
+    s.add_argument('--only-folds', type=fold_list, help="run only the cells of these folds now (of --folds; the folder keeps its grid, "
+                   "the other folds' cells wait), e.g. a confirmatory fold first; with --shard, the shards split these cells")
     s.add_argument('--workers', type=whole(1, 8 * (os.cpu_count() or 1), 'more than 8 per core only add start-up time and memory'), default=os.cpu_count() or 1,
                    help='processes that register the pairs; the results do not depend on it (default: one per core, here %(default)s)')
     for f in ('a', 'b', 'test_a', 'test_b', 'root'):

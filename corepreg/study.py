@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['CRITIC_NAMES', 'RAW_METHODS', 'STUDY_PRESETS', 'AMP_CHOICES', 'REQUIRED', 'CELL_ERRORS', 'COMPARISON_COLUMNS',
-           'StudyPreset', 'StudyGrid', 'Cell', 'cells', 'shard', 'train_config', 'eval_set', 'held_out_patches',
-           'run_cell', 'comir_correlations', 'comir_correlation', 'comir_figure', 'read_rows', 'results_file',
-           'read_results', 'append_rows', 'open_study', 'failures_file', 'read_failures', 'eval_memory', 'write_cell',
-           'run_study', 'paper_table', 'failure_lines', 'image_lines', 'all_records', 'write_comparisons',
+           'StudyPreset', 'StudyGrid', 'Cell', 'cells', 'shard', 'cells_to_run', 'train_config', 'eval_set',
+           'held_out_patches', 'run_cell', 'comir_correlations', 'comir_correlation', 'comir_figure', 'read_rows',
+           'results_file', 'read_results', 'append_rows', 'open_study', 'failures_file', 'read_failures', 'eval_memory',
+           'write_cell', 'run_study', 'paper_table', 'failure_lines', 'image_lines', 'all_records', 'write_comparisons',
            'comparison_lines', 'paper_agreement', 'collapse_lines', 'study_figure', 'figure_lines', 'report_head',
            'report']
 
@@ -158,6 +158,14 @@ def shard(items:list, spec:str|None) -> list:
     except ValueError: raise ConfigError(f"--shard must look like i/n (e.g. 2/4), got {spec!r}") from None
     if not 1 <= i <= n: raise ConfigError(f"--shard {spec}: i must be between 1 and n")
     return items[i - 1::n]
+
+# %% ../nbs/11_study.ipynb #5dea2584
+def cells_to_run(grid:StudyGrid, shard_spec:str|None=None, only_folds=None) -> list[Cell]:
+    """The cells that one invocation runs: those of the folds `only_folds` (default: every fold of the grid), then its
+    `shard_spec` shard of them. A folder keeps its grid; `only_folds` only chooses which of its cells run now."""
+    if only_folds and (bad := sorted(set(only_folds) - set(grid.folds))):
+        raise ConfigError(f"--only-folds {','.join(map(str, bad))}: not among the grid's folds {list(grid.folds)}")
+    return shard([c for c in cells(grid) if not only_folds or c.fold in only_folds], shard_spec)
 
 # %% ../nbs/11_study.ipynb #cb559fb6
 _WHERE = ('folder_a', 'folder_b', 'test_folder_a', 'test_folder_b', 'root', 'split_seed', 'log_a', 'norm', 'colour_b')   # the grid's; the rest the preset's
@@ -365,11 +373,12 @@ def write_cell(grid:StudyGrid, cell:Cell, out:Path, records:list, mine:Path, sha
     return rows
 
 # %% ../nbs/11_study.ipynb #4ec0e63e
-def run_study(grid:StudyGrid, out, shard_spec:str|None=None, progress:bool=True, log=print, workers:int=1, on_cell=None) -> pd.DataFrame:
-    """Run every cell of the grid (or of one shard) that has no rows yet, registering in `workers` processes; return all rows of the
-    folder. `on_cell()` is called after each cell's rows are written."""
+def run_study(grid:StudyGrid, out, shard_spec:str|None=None, progress:bool=True, log=print, workers:int=1, on_cell=None,
+              only_folds=None) -> pd.DataFrame:
+    """Run every cell of the grid (or of one shard, or of the folds `only_folds`: `cells_to_run`) that has no rows yet, registering
+    in `workers` processes; return all rows of the folder. `on_cell()` is called after each cell's rows are written."""
     from tqdm.auto import tqdm
-    todo_all = shard(cells(grid), shard_spec)
+    todo_all = cells_to_run(grid, shard_spec, only_folds)
     check_memory(eval_memory(grid), f"the evaluation sets of {list(grid.datasets)} (--n-test {grid.n_test or STUDY_PRESETS[grid.preset].n_test}, --min-pairs {grid.min_pairs})")
     sets = {k: eval_set(grid, *k) for k in dict.fromkeys((c.dataset, c.fold) for c in todo_all)}   # bad data fails here, before any file
     out = open_study(out, grid)
