@@ -24,6 +24,7 @@ from pathlib import Path
 from corepreg.core import save_json
 from corepreg.datasets import data_root
 from corepreg.guard import git_commit
+from corepreg.plan import colour_rule
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -43,12 +44,6 @@ def grey_args(bench) -> list[str]:
     args = [a for a in bench.STUDY_ARGS if a != '--colour-b']
     args[args.index('--b') + 1] = str(data_root()/'uwloci-shg-he'/'comparison'/'truth')
     return args
-
-
-def decide(colour:dict, grey:dict, ssd_tol:float=SSD_TOL, r_tol:float=R_TOL) -> str:
-    "The plan's rule: 'grey' if grey's `ssd` beats colour's by more than `ssd_tol`, or ties within it with r higher by more than `r_tol`; else 'colour'."
-    d_ssd, d_r = grey['ssd'] - colour['ssd'], grey['r'] - colour['r']
-    return 'grey' if d_ssd > ssd_tol or (abs(d_ssd) <= ssd_tol and d_r > r_tol) else 'colour'
 
 
 def main(argv=None):
@@ -79,7 +74,7 @@ def main(argv=None):
                       f"with its validation r higher by more than {R_TOL}",
               'colour': {**colour, 'source': f'benchmarks/results_time_to_quality_f{args.fold}.json: recipes.reference.final_sharp'},
               'grey': {**grey, 'b': 'comparison/truth', 'train_minutes': round(sum(r.get('seconds', 0) for r in read_log(run_dir)) / 60, 1)},
-              'decision': decide(colour, grey)}
+              'decision': colour_rule(colour, grey, SSD_TOL, R_TOL)}
     print(json.dumps(result, indent=1))
     if not args.smoke: save_json(OUT, result)
 

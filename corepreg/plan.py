@@ -8,10 +8,10 @@ __all__ = ['PLAN', 'RECIPE_CHOICES', 'TESTS', 'FAMILIES', 'RECHECK', 'PAPER_FIND
            'success_array', 'spread_statistics', 'mean_rate', 'logit_for_rate', 'simulate_grids', 'shift_for',
            'variance_components', 'rejection_rate', 'operating_characteristics', 'seeds_for_power', 'design_lines',
            'primary_analysis', 'verdict_words', 'verdict_sentence', 'network_test_lines', 'core_rate_array',
-           'two_way_bootstrap', 'Family', 'family_records', 'planned_networks', 'recheck_decision', 'with_networks',
-           'family_table', 'sensitivity_table', 'network_values', 'value_array', 'collapse_table', 'collapse_for',
-           'rank_success', 'interval_text', 'family_lines', 'waiting', 'answer_lines', 'collapse_sentence',
-           'short_answer', 'featured_family', 'arm_points', 'headline_figure']
+           'two_way_bootstrap', 'Family', 'family_records', 'planned_networks', 'recheck_decision', 'recheck_line',
+           'colour_rule', 'with_networks', 'family_table', 'sensitivity_table', 'network_values', 'value_array',
+           'collapse_table', 'collapse_for', 'rank_success', 'interval_text', 'family_lines', 'waiting', 'answer_lines',
+           'collapse_sentence', 'short_answer', 'featured_family', 'arm_points', 'headline_figure']
 
 # %% ../nbs/11b_plan.ipynb #3ff4ec42
 import dataclasses, json, math
@@ -301,7 +301,7 @@ def design_lines(oc:pd.DataFrame, plan:AnalysisPlan|None=None, seeds_needed:int|
     g = oc[(oc.seeds == plan.seeds) & (oc.folds == len(plan.folds))].set_index(['test', 'delta'])
     f = lambda t, d: f"{g.loc[(t, d), 'rate']:.3f} [{g.loc[(t, d), 'ci_low']:.3f}, {g.loc[(t, d), 'ci_high']:.3f}]"
     n = g.grids.iloc[0]
-    L = [f"At the plan's design ({plan.seeds} seeds per variant and fold, {len(plan.folds)} folds; {n} simulated grids each, "
+    L = [f"At the plan's design ({plan.seeds} seeds per variant and fold, {len(plan.folds)} fold{'s' if len(plan.folds) > 1 else ''}; {n} simulated grids each, "
          f"95 % Monte Carlo intervals):",
          f"- false-positive rate at α = {plan.alpha}: the planned test `{plan.test}` {f(plan.test, 0.0)}, the pooled McNemar "
          f"{f('pooled-mcnemar', 0.0)};",
@@ -456,9 +456,27 @@ def planned_networks(recs:pd.DataFrame, plan:AnalysisPlan|None=None) -> tuple[in
 RECHECK = Path('ablations')/'colour_recheck.json'   # under results/: amendment 1's re-check of B in colour (ablations/colour_recheck.py)
 
 def recheck_decision(root) -> str|None:
-    "The outcome of amendment 1's colour re-check under `root` ('colour' or 'grey'), or None while it has not run."
+    "The outcome of amendment 1's colour re-check under `root` ('colour' or 'grey': `colour_rule` on its measures), or None while it has not run."
     f = Path(root)/RECHECK
-    return json.loads(f.read_text())['decision'] if f.exists() else None
+    return colour_rule(*(json.loads(f.read_text())[k] for k in ('colour', 'grey'))) if f.exists() else None
+
+# %% ../nbs/11b_plan.ipynb #59a0d89f
+def recheck_line(root) -> str:
+    "Amendment 1's colour re-check in one sentence: its measures and the rule's outcome, or that it has not run."
+    f = Path(root)/RECHECK
+    if not f.exists(): return "**The colour re-check** (amendment 1) has not run yet."
+    d = json.loads(f.read_text())
+    m = lambda k: f"`ssd` {d[k]['ssd']:.3f}, `fftmi` {d[k]['fftmi']:.3f}, r {d[k]['r']:.3f}"
+    return (f"**The colour re-check** (amendment 1; `{RECHECK}`, commit `{d['commit'][:7]}`): on fold {d['fold']}'s validation "
+            f"images ({d['grey']['pairs']} pairs), B in colour {m('colour')}; B in grey {m('grey')}. By the rule, "
+            + ('colour stands.' if colour_rule(d['colour'], d['grey']) == 'colour' else 'grey replaces colour.'))
+
+# %% ../nbs/11b_plan.ipynb #1ef189d9
+def colour_rule(colour:dict, grey:dict, ssd_tol:float=0.025, r_tol:float=0.02) -> str:
+    """Amendment 1's rule on the validation measures (`ssd`, `r`) of B in colour and B in grey: 'grey' only if grey's `ssd`
+    success is higher by more than `ssd_tol`, or within `ssd_tol` with its r higher by more than `r_tol`; else 'colour'."""
+    d_ssd, d_r = grey['ssd'] - colour['ssd'], grey['r'] - colour['r']
+    return 'grey' if d_ssd > ssd_tol + 1e-12 or (abs(d_ssd) <= ssd_tol + 1e-12 and d_r > r_tol + 1e-12) else 'colour'
 
 # %% ../nbs/11b_plan.ipynb #d21ddfd9
 def _complete(family:Family, recs:pd.DataFrame, plan:AnalysisPlan, recipe_ok:bool=True) -> bool:
