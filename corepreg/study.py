@@ -9,7 +9,7 @@ __all__ = ['CRITIC_NAMES', 'RAW_METHODS', 'STUDY_PRESETS', 'AMP_CHOICES', 'REQUI
            'results_file', 'read_results', 'append_rows', 'open_study', 'failures_file', 'read_failures', 'eval_memory',
            'write_cell', 'run_study', 'paper_table', 'failure_lines', 'image_lines', 'all_records', 'write_comparisons',
            'comparison_lines', 'paper_agreement', 'collapse_lines', 'study_figure', 'figure_lines', 'report_head',
-           'report']
+           'finished_folds', 'report']
 
 # %% ../nbs/11_study.ipynb #1d914a36
 import dataclasses, io, json, math, os, time, warnings
@@ -624,6 +624,16 @@ def report_head(out:Path, grid:dict, title:str, rewritten_at:str|None=None) -> l
     if (purpose := getattr(STUDY_PRESETS.get(grid['preset']), 'purpose', '')): L += [f"**What this run is.** {purpose}", '']
     return L
 
+# %% ../nbs/11_study.ipynb #0613b33c
+def finished_folds(out) -> tuple[list[int], list[str]]:
+    """The folds of a study folder whose networks have all run, and a report line for each fold still running: a report
+    compares the variants only in finished folds, so that no test looks at a grid half trained (no interim look)."""
+    grid, done = StudyGrid.from_json(Path(out)/'grid.json'), set(read_results(out).get('cell_id', ()))
+    nets = {f: [c.id for c in cells(grid) if c.fold == f and not c.raw] for f in grid.folds}
+    ok = [f for f, ids in nets.items() if all(i in done for i in ids)]
+    return ok, [f"Fold {f}: {sum(i in done for i in ids)} of {len(ids)} networks trained; its variants are compared once all "
+                "have run (no interim look)." for f, ids in nets.items() if f not in ok] + ([''] if len(ok) < len(nets) else [])
+
 # %% ../nbs/11_study.ipynb #eb07d145
 def report(out, title:str='corepreg study', rewritten_at:str|None=None) -> str:
     """Write `report.md`, `comparisons.csv` and the figures from the files in a study folder; return the markdown.
@@ -633,8 +643,10 @@ def report(out, title:str='corepreg study', rewritten_at:str|None=None) -> str:
     if res.empty: raise DataError(f"{out}: no results yet")
     grid = json.loads((out/'grid.json').read_text())
     recs = all_records(out)                       # read once: the comparisons, failure counts and figures all use it
-    cmp = write_comparisons(out, recs=recs)
-    L = report_head(out, grid, title, rewritten_at)
+    ok, waiting = finished_folds(out)
+    judged = recs[recs.fold.astype(int).isin(ok)] if len(recs) else recs     # compared where every network has run
+    cmp = write_comparisons(out, recs=judged)
+    L = report_head(out, grid, title, rewritten_at) + waiting
     for ds in grid['datasets']:
         d = res[res.dataset == ds]
         if d.empty: continue
@@ -651,7 +663,7 @@ def report(out, title:str='corepreg study', rewritten_at:str|None=None) -> str:
             L += ['**Effective rank** (mean over cells): ' + '; '.join(
                 f"{s}: bottleneck {c.loc[s, 'effective_rank_bottleneck']:.1f}, CoMIR {c.loc[s, 'effective_rank_output']:.1f}"
                 for s in SUPERVISION if s in c.index), '']
-        L += comparison_lines(cmp[cmp.dataset == ds].reset_index(drop=True)) + network_test_lines(recs[recs.dataset == ds], grid['methods'])
+        L += comparison_lines(cmp[cmp.dataset == ds].reset_index(drop=True)) + network_test_lines(judged[judged.dataset == ds], grid['methods'])
         L += collapse_lines(d, grid['methods'])
         r = recs[recs.dataset == ds]
         L += failure_lines(r.assign(images=np.where(r.representation == 'raw', 'raw', 'CoMIRs')))
