@@ -82,7 +82,7 @@ STUDY_PRESETS['comir-cpu'] = dataclasses.replace(
     purpose="CoMIR's network (the paper's) trained on a CPU: the `standard` recipe and protocol in 2 250 steps, "
             "bfloat16 where the CPU has it (about 32 minutes a cell on two AVX512-BF16 cores); no shorter schedule "
             "tried reached its quality on validation images inside each training half (benchmarks/RESULTS.md). "
-            "The analysis plan's primary family runs with it (5 seeds).")
+            "The analysis plan's primary family runs with it (10 seeds in fold 2, the confirmatory fold).")
 
 # %% ../nbs/11_study.ipynb #50bda172
 AMP_CHOICES = {'on': True, 'off': False, 'auto': None}   # corepreg study --amp: TrainConfig.amp (auto: where faster, `bf16_is_fast`)
