@@ -53,6 +53,7 @@ def main(argv=None):
     ap.add_argument('--out', default='runs/colour-recheck', help='checkpoints (default runs/colour-recheck)')
     ap.add_argument('--smoke', action='store_true', help='the tiny network, 40 steps, 12 pairs: checks the machinery, writes nothing to results/')
     args = ap.parse_args(argv)
+    commit = git_commit()   # the code that runs, taken before it runs
     if args.threads:
         import torch; torch.set_num_threads(args.threads)
     bench = _bench()
@@ -69,7 +70,7 @@ def main(argv=None):
     r_patches = 32 if args.smoke else colour['r_patches']
     grey = {'step': cfg.optim.steps, 'pairs': len(records), 'r_patches': r_patches, **bench.judge(run_dir, records, cfg, r_patches=r_patches)}
     result = {'command': 'python ablations/colour_recheck.py ' + ' '.join(sys.argv[1:] if argv is None else argv),
-              'commit': git_commit(), 'machine': f"{platform.machine()}, {os.cpu_count()} cores", 'fold': args.fold,
+              'commit': commit, 'machine': f"{platform.machine()}, {os.cpu_count()} cores", 'fold': args.fold,
               'rule': f"grey replaces colour only if its ssd success is higher by more than {SSD_TOL}, or within {SSD_TOL} "
                       f"with its validation r higher by more than {R_TOL}",
               'colour': {**colour, 'source': f'benchmarks/results_time_to_quality_f{args.fold}.json: recipes.reference.final_sharp'},
