@@ -8,8 +8,8 @@ __all__ = ['PLAN', 'RECIPE_CHOICES', 'TESTS', 'FAMILIES', 'RECHECK', 'PAPER_FIND
            'success_array', 'spread_statistics', 'mean_rate', 'logit_for_rate', 'simulate_grids', 'shift_for',
            'variance_components', 'rejection_rate', 'operating_characteristics', 'seeds_for_power', 'design_lines',
            'primary_analysis', 'verdict_words', 'verdict_sentence', 'network_test_lines', 'core_rate_array',
-           'two_way_bootstrap', 'Family', 'family_records', 'planned_networks', 'recheck_decision', 'recheck_line',
-           'colour_rule', 'with_networks', 'family_table', 'sensitivity_table', 'network_values', 'value_array',
+           'two_way_bootstrap', 'Family', 'family_records', 'planned_networks', 'recheck_decision', 'colour_rule',
+           'recheck_line', 'with_networks', 'family_table', 'sensitivity_table', 'network_values', 'value_array',
            'collapse_table', 'collapse_for', 'rank_success', 'interval_text', 'family_lines', 'waiting', 'answer_lines',
            'collapse_sentence', 'short_answer', 'featured_family', 'arm_points', 'headline_figure']
 
@@ -460,6 +460,13 @@ def recheck_decision(root) -> str|None:
     f = Path(root)/RECHECK
     return colour_rule(*(json.loads(f.read_text())[k] for k in ('colour', 'grey'))) if f.exists() else None
 
+# %% ../nbs/11b_plan.ipynb #1ef189d9
+def colour_rule(colour:dict, grey:dict, ssd_tol:float=0.025, r_tol:float=0.02) -> str:
+    """Amendment 1's rule on the validation measures (`ssd`, `r`) of B in colour and B in grey: 'grey' only if grey's `ssd`
+    success is higher by more than `ssd_tol`, or within `ssd_tol` with its r higher by more than `r_tol`; else 'colour'."""
+    d_ssd, d_r = grey['ssd'] - colour['ssd'], grey['r'] - colour['r']
+    return 'grey' if d_ssd > ssd_tol + 1e-12 or (abs(d_ssd) <= ssd_tol + 1e-12 and d_r > r_tol + 1e-12) else 'colour'
+
 # %% ../nbs/11b_plan.ipynb #59a0d89f
 def recheck_line(root) -> str:
     "Amendment 1's colour re-check in one sentence: its measures and the rule's outcome, or that it has not run."
@@ -470,13 +477,6 @@ def recheck_line(root) -> str:
     return (f"**The colour re-check** (amendment 1; `{RECHECK}`, commit `{d['commit'][:7]}`): on fold {d['fold']}'s validation "
             f"images ({d['grey']['pairs']} pairs), B in colour {m('colour')}; B in grey {m('grey')}. By the rule, "
             + ('colour stands.' if colour_rule(d['colour'], d['grey']) == 'colour' else 'grey replaces colour.'))
-
-# %% ../nbs/11b_plan.ipynb #1ef189d9
-def colour_rule(colour:dict, grey:dict, ssd_tol:float=0.025, r_tol:float=0.02) -> str:
-    """Amendment 1's rule on the validation measures (`ssd`, `r`) of B in colour and B in grey: 'grey' only if grey's `ssd`
-    success is higher by more than `ssd_tol`, or within `ssd_tol` with its r higher by more than `r_tol`; else 'colour'."""
-    d_ssd, d_r = grey['ssd'] - colour['ssd'], grey['r'] - colour['r']
-    return 'grey' if d_ssd > ssd_tol + 1e-12 or (abs(d_ssd) <= ssd_tol + 1e-12 and d_r > r_tol + 1e-12) else 'colour'
 
 # %% ../nbs/11b_plan.ipynb #d21ddfd9
 def _complete(family:Family, recs:pd.DataFrame, plan:AnalysisPlan, recipe_ok:bool=True) -> bool:
