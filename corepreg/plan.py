@@ -475,7 +475,9 @@ def recheck_line(root) -> str:
     d = json.loads(f.read_text())
     m = lambda k: f"`ssd` {d[k]['ssd']:.3f}, `fftmi` {d[k]['fftmi']:.3f}, r {d[k]['r']:.3f}"
     return (f"**The colour re-check** (amendment 1; `{RECHECK}`, commit `{d['commit'][:7]}`): on fold {d['fold']}'s validation "
-            f"images ({d['grey']['pairs']} pairs), B in colour {m('colour')}; B in grey {m('grey')}. By the rule, "
+            f"images ({d['grey']['pairs']} pairs), B in colour {m('colour')}; B in grey {m('grey')}; grey − colour: `ssd` "
+            f"{d['grey']['ssd'] - d['colour']['ssd']:+.3f}, r {d['grey']['r'] - d['colour']['r']:+.3f}. By the rule (`colour_rule`: a "
+            "difference of exactly one pair in 40 is a tie, which colour keeps), "
             + ('colour stands.' if colour_rule(d['colour'], d['grey']) == 'colour' else 'grey replaces colour.'))
 
 # %% ../nbs/11b_plan.ipynb #d21ddfd9
