@@ -29,7 +29,7 @@ from corepreg.plan import colour_rule
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = ROOT/'results'/'ablations'/'colour_recheck.json'
-SSD_TOL, R_TOL = 0.025, 0.02
+SSD_TOL, R_TOL = colour_rule.__defaults__   # the plan's tolerances, stated once in corepreg.plan
 
 
 def _bench():
@@ -75,7 +75,7 @@ def main(argv=None):
                       f"with its validation r higher by more than {R_TOL}",
               'colour': {**colour, 'source': f'benchmarks/results_time_to_quality_f{args.fold}.json: recipes.reference.final_sharp'},
               'grey': {**grey, 'b': 'comparison/truth', 'train_minutes': round(sum(r.get('seconds', 0) for r in read_log(run_dir)) / 60, 1)},
-              'decision': colour_rule(colour, grey, SSD_TOL, R_TOL)}
+              'decision': colour_rule(colour, grey)}
     print(json.dumps(result, indent=1))
     if not args.smoke: save_json(OUT, result)
 

@@ -478,7 +478,7 @@ def recheck_line(root) -> str:
             f"images ({d['grey']['pairs']} pairs), B in colour {m('colour')}; B in grey {m('grey')}; grey − colour: `ssd` "
             f"{d['grey']['ssd'] - d['colour']['ssd']:+.3f}, r {d['grey']['r'] - d['colour']['r']:+.3f}. By the rule (`colour_rule`: a "
             "difference of exactly one pair in 40 is a tie, which colour keeps), "
-            + ('colour stands.' if colour_rule(d['colour'], d['grey']) == 'colour' else 'grey replaces colour.'))
+            + ('colour stands.' if recheck_decision(root) == 'colour' else 'grey replaces colour.'))
 
 # %% ../nbs/11b_plan.ipynb #d21ddfd9
 def _complete(family:Family, recs:pd.DataFrame, plan:AnalysisPlan, recipe_ok:bool=True) -> bool:

@@ -76,7 +76,7 @@ STUDY_PRESETS = {
     'full': StudyPreset('full', critics=CRITIC_NAMES, methods=('fftmi', 'sift', 'ssd', 'mi'), seeds=3, n_test=40, test_size=420,
                         patch=300, patch_by_dataset=(('histological', 834),), min_pairs=100),
 }
-# CoMIR's network trained by its own preset, with the standard protocol (evaluation, temperatures) and the plan's 5 seeds
+# CoMIR's network trained by its own preset, with the standard protocol (evaluation, temperatures); 5 seeds unless --seeds says more
 STUDY_PRESETS['comir-cpu'] = dataclasses.replace(
     STUDY_PRESETS['standard'], train='comir-cpu', seeds=5,
     purpose="CoMIR's network (the paper's) trained on a CPU: the `standard` recipe and protocol in 2 250 steps, "
@@ -625,10 +625,12 @@ def report_head(out:Path, grid:dict, title:str, rewritten_at:str|None=None) -> l
     return L
 
 # %% ../nbs/11_study.ipynb #0613b33c
-def finished_folds(out) -> tuple[list[int], list[str]]:
+def finished_folds(out, res:pd.DataFrame|None=None) -> tuple[list[int], list[str]]:
     """The folds of a study folder whose networks have all run, and a report line for each fold still running: a report
-    compares the variants only in finished folds, so that no test looks at a grid half trained (no interim look)."""
-    grid, done = StudyGrid.from_json(Path(out)/'grid.json'), set(read_results(out).get('cell_id', ()))
+    compares the variants only in finished folds, so that no test looks at a grid half trained (no interim look).
+    `res`: the folder's rows (`read_results(out)`), if already read."""
+    grid = StudyGrid.from_json(Path(out)/'grid.json')
+    done = set((read_results(out) if res is None else res).get('cell_id', ()))
     nets = {f: [c.id for c in cells(grid) if c.fold == f and not c.raw] for f in grid.folds}
     ok = [f for f, ids in nets.items() if all(i in done for i in ids)]
     return ok, [f"Fold {f}: {sum(i in done for i in ids)} of {len(ids)} networks trained; its variants are compared once all "
@@ -643,7 +645,7 @@ def report(out, title:str='corepreg study', rewritten_at:str|None=None) -> str:
     if res.empty: raise DataError(f"{out}: no results yet")
     grid = json.loads((out/'grid.json').read_text())
     recs = all_records(out)                       # read once: the comparisons, failure counts and figures all use it
-    ok, waiting = finished_folds(out)
+    ok, waiting = finished_folds(out, res)
     judged = recs[recs.fold.astype(int).isin(ok)] if len(recs) else recs     # compared where every network has run
     cmp = write_comparisons(out, recs=judged)
     L = report_head(out, grid, title, rewritten_at) + waiting
