@@ -346,8 +346,8 @@ def verdict_sentence(table:pd.DataFrame, plan:AnalysisPlan|None=None, what:str="
     fx = '; '.join(f"`{r.supervision}` {r.difference:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}], Holm p {r.p_holm:.2g}"
                    for r in table.itertuples())
     n = int(table.networks_per_arm.min())
-    head = (f"With {what} ({n} networks per variant, `{table.method.iloc[0]}`), bottleneck supervision against the plain CoMIR "
-            f"changed the success rate by {fx}.")
+    head = (f"With {what} ({n} networks per variant, `{table.method.iloc[0]}`), the difference in success rate, supervised "
+            f"minus plain CoMIR, with its 95 % interval: {fx}.")
     worse = [f"`{r.supervision}`" for r in table.itertuples() if r.verdict == 'worse']
     better = [f"`{r.supervision}`" for r in table.itertuples() if r.verdict == 'better']
     words = []
