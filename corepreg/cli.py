@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['CLI_NAMES', 'STUDY_EXAMPLES', 'whole', 'fold_list', 'shard_spec', 'grid_from_args', 'for_terminal',
-           'add_config_options', 'config_from_args', 'resumed_config', 'train_command', 'add_train_parser',
+           'add_config_options', 'config_from_args', 'resumed_config', 'train_command', 'add_train_parser', 'CellHook',
            'study_command', 'report_command', 'add_report_parser', 'parser', 'Terminated', 'main']
 
 # %% ../nbs/11a_cli.ipynb #d84e5789
-import argparse, contextlib, dataclasses, json, os, re, signal, sys, time, typing
+import argparse, contextlib, dataclasses, json, os, re, signal, sys, time, typing, warnings
 from pathlib import Path
 from typing import Literal
 
@@ -209,6 +209,19 @@ def _finished_cells(out) -> set[str]:
     "The cells of a study folder that have their rows."
     return set(read_results(out).get('cell_id', [])) if Path(out).is_dir() else set()
 
+# %% ../nbs/11a_cli.ipynb #88595390
+class CellHook:
+    "What a grid does after each cell (`run_study`'s `on_cell`): record the invocation, and rewrite the report when `every` seconds have passed since it last did."
+    def __init__(self, out, entry, title:str, every:float=300.0):
+        self.out, self.entry, self.title, self.every, self.last = Path(out), entry, title, every, time.time()
+    def __call__(self):
+        record_invocation(self.out, self.entry(False))   # a run killed with -9 keeps its record up to its last cell
+        if time.time() - self.last < self.every: return
+        try: report(self.out, self.title)
+        except Exception as e:   # the cells are on disk: a report that fails must not stop the grid
+            warnings.warn(f"{self.out}: the report could not be written after this cell ({e}); `corepreg report {self.out}` writes it")
+        self.last = time.time()
+
 # %% ../nbs/11a_cli.ipynb #76cfde9e
 def study_command(args) -> int:
     """`corepreg study`: run (or finish) the grid, write the report, print the table. A failing cell is recorded in
@@ -230,7 +243,7 @@ def study_command(args) -> int:
         # a shard locks its own file and excludes a whole run; a whole run excludes every shard too
         with _lock(out, args, name=f'.corepreg.shard-{spec}.lock' if spec else '.corepreg.lock', others='.corepreg.lock' if spec else '.corepreg*.lock'):
             try: res = run_study(grid, out, args.shard, progress=sys.stderr.isatty(), workers=args.workers,
-                                 on_cell=lambda: record_invocation(out, entry(False)), only_folds=args.only_folds)   # a run killed with -9 keeps its record up to its last cell
+                                 on_cell=CellHook(out, entry, f'corepreg study, preset {grid.preset}'), only_folds=args.only_folds)
             except KeyboardInterrupt:                # an interrupted invocation is history too: a grid may span sessions
                 if (out/'grid.json').exists(): record_invocation(out, entry(False))
                 raise
