@@ -7,12 +7,12 @@ __all__ = ['PLAN', 'RECIPE_CHOICES', 'TESTS', 'FAMILIES', 'RECHECK', 'PAPER_FIND
            'choice_lines', 'arm_fold_t', 'network_t', 'pooled_mcnemar', 'network_rates', 'common_seeds',
            'success_array', 'spread_statistics', 'mean_rate', 'logit_for_rate', 'simulate_grids', 'shift_for',
            'variance_components', 'rejection_rate', 'operating_characteristics', 'seeds_for_power', 'design_lines',
-           'primary_analysis', 'verdict_words', 'verdict_sentence', 'network_test_lines', 'core_rate_array',
-           'two_way_bootstrap', 'Family', 'family_records', 'planned_networks', 'recheck_decision', 'colour_rule',
-           'recheck_line', 'planned_only', 'with_networks', 'family_table', 'sensitivity_table', 'network_values',
-           'value_array', 'collapse_table', 'collapse_for', 'rank_success', 'interval_text', 'family_lines',
-           'primary_agreement', 'agreement_line', 'level_at_own_spread', 'level_line', 'waiting', 'answer_lines',
-           'collapse_sentence', 'short_answer', 'featured_family', 'arm_points', 'headline_figure']
+           'primary_analysis', 'bounded_words', 'verdict_words', 'verdict_sentence', 'network_test_lines',
+           'core_rate_array', 'two_way_bootstrap', 'Family', 'family_records', 'planned_networks', 'recheck_decision',
+           'colour_rule', 'recheck_line', 'planned_only', 'with_networks', 'family_table', 'sensitivity_table',
+           'network_values', 'value_array', 'collapse_table', 'collapse_for', 'rank_success', 'interval_text',
+           'family_lines', 'primary_agreement', 'agreement_line', 'level_at_own_spread', 'level_line', 'waiting',
+           'answer_lines', 'collapse_sentence', 'short_answer', 'featured_family', 'arm_points', 'headline_figure']
 
 # %% ../nbs/11b_plan.ipynb #3ff4ec42
 import dataclasses, json, math
@@ -331,12 +331,17 @@ def primary_analysis(records:pd.DataFrame, plan:AnalysisPlan|None=None, method:s
     out['verdict'] = [verdict_words(r, plan) for r in out.itertuples()]
     return out
 
+# %% ../nbs/11b_plan.ipynb #93130af5
+def bounded_words(plan:AnalysisPlan|None=None) -> str:
+    "The words for a comparison whose simultaneous upper bound lies below δ: one string that the verdicts, the tables and the agreement share."
+    return f'no improvement of {(plan or PLAN).delta:.2f} or more'
+
 # %% ../nbs/11b_plan.ipynb #ecc8ba07
 def verdict_words(row, plan:AnalysisPlan|None=None) -> str:
     "What the plan lets the pages say of one comparison: 'worse', 'better', 'no improvement of δ or more' or 'inconclusive at this size'."
     plan = plan or PLAN
     if row.p_holm < plan.alpha: return 'worse' if row.difference < 0 else 'better'
-    if row.sim_high < plan.delta: return f'no improvement of {plan.delta:.2f} or more'
+    if row.sim_high < plan.delta: return bounded_words(plan)
     return 'inconclusive at this size'
 
 # %% ../nbs/11b_plan.ipynb #51db27a1
@@ -519,7 +524,7 @@ def family_table(root, plan:AnalysisPlan|None=None, families=None) -> pd.DataFra
         t = primary_analysis(recs, dataclasses.replace(plan, critic=fam.critic)).assign(family=fam.name, label=fam.label, role=fam.role,
                                                                                        dataset=fam.dataset, critic=fam.critic)
         if fam.role != 'primary':   # secondary: intervals, and the one statement that intervals alone support
-            t['words'] = np.where(t.sim_high < plan.delta, f'no improvement of {plan.delta:.2f} or more', 'intervals only')
+            t['words'] = np.where(t.sim_high < plan.delta, bounded_words(plan), 'intervals only')
         else: t['words'] = t.verdict
         rows.append(t)
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
@@ -634,14 +639,14 @@ def primary_agreement(table:pd.DataFrame, plan:AnalysisPlan|None=None) -> str:
     v = set(table.verdict)
     if 'better' in v: return 'disagrees'
     if v == {'worse'}: return 'agrees'
-    return 'consistent' if v <= {'worse', f'no improvement of {plan.delta:.2f} or more'} else 'undecided'
+    return 'consistent' if v <= {'worse', bounded_words(plan)} else 'undecided'
 
 # %% ../nbs/11b_plan.ipynb #2df2032f
 def agreement_line(table:pd.DataFrame, plan:AnalysisPlan|None=None, what:str="SHG / bright-field cores, CoMIR's network") -> str:
     "The primary test against the paper, as one point of the pages' list: `primary_agreement`'s word, then which variant gave it."
     plan = plan or PLAN
     said = {'worse': 'registered fewer pairs than the plain CoMIR', 'better': 'registered more pairs than the plain CoMIR',
-            f'no improvement of {plan.delta:.2f} or more': f'not better by {plan.delta:.2f} or more, and no loss established',
+            bounded_words(plan): f'not better by {plan.delta:.2f} or more, and no loss established',
             'inconclusive at this size': 'inconclusive at this size'}
     parts = [f"{', '.join(f'`{r.supervision}`' for r in table.itertuples() if r.verdict == w)} {s}" for w, s in said.items()
              if (table.verdict == w).any()]
@@ -738,9 +743,10 @@ def short_answer(root, plan:AnalysisPlan|None=None, families=None) -> list[str]:
     pf = next(f for f in families if f.role == 'primary')
     prim = table[table.role == 'primary'] if len(table) else table
     sec = table[table.role == 'secondary'] if len(table) else table
-    L = [f"- **Our primary test** ({pf.label}): " + (verdict_sentence(prim, plan, what=pf.label) + f" So our runs "
-                                                     f"{AGREEMENT[primary_agreement(prim, plan)]} the paper on these cores." if len(prim) else
-                                                     f"not run yet ({waiting(root, plan, pf)}), so we do not yet say whether our runs agree.")]
+    if len(prim): said = (verdict_sentence(prim, plan, what=pf.label)
+                          + f" So our runs {AGREEMENT[primary_agreement(prim, plan)]} the paper on these cores.")
+    else: said = f"not run yet ({waiting(root, plan, pf)}), so we do not yet say whether our runs agree."
+    L = [f"- **Our primary test** ({pf.label}): {said}"]
     if len(sec):
         L.append(f"- **Secondary, exploratory** (`tiny` network, {sec.family.nunique()} families, {len(sec)} comparisons of a variant with "
                  f"the plain CoMIR): {int((sec.ci_low > 0).sum())} intervals lie wholly above 0 and {int((sec.ci_high < 0).sum())} wholly "
