@@ -12,7 +12,7 @@ __all__ = ['CRITIC_NAMES', 'RAW_METHODS', 'STUDY_PRESETS', 'AMP_CHOICES', 'REQUI
            'finished_folds', 'report']
 
 # %% ../nbs/11_study.ipynb #1d914a36
-import dataclasses, io, json, math, os, time, warnings
+import dataclasses, io, json, math, os, re, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -624,17 +624,32 @@ def report_head(out:Path, grid:dict, title:str, rewritten_at:str|None=None) -> l
     if (purpose := getattr(STUDY_PRESETS.get(grid['preset']), 'purpose', '')): L += [f"**What this run is.** {purpose}", '']
     return L
 
+# %% ../nbs/11_study.ipynb #8a8a3b0e
+def _only_folds(out) -> list[int]:
+    "The folds that a study folder's latest invocation ran with `--only-folds` (none: it ran every fold), from its command.json."
+    p = Path(out)/'command.json'
+    cmd = json.loads(p.read_text()).get('command', '') if p.exists() else ''
+    m = re.search(r'--only-folds[ =](\S+)', cmd)
+    return [int(f) for f in m.group(1).split(',')] if m else []
+
 # %% ../nbs/11_study.ipynb #0613b33c
 def finished_folds(out, res:pd.DataFrame|None=None) -> tuple[list[int], list[str]]:
     """The folds of a study folder whose networks have all run, and a report line for each fold still running: a report
     compares the variants only in finished folds, so that no test looks at a grid half trained (no interim look).
+    A fold that the latest command left out (`--only-folds`) is said to be set aside, not waiting.
     `res`: the folder's rows (`read_results(out)`), if already read."""
     grid = StudyGrid.from_json(Path(out)/'grid.json')
     done = set((read_results(out) if res is None else res).get('cell_id', ()))
     nets = {f: [c.id for c in cells(grid) if c.fold == f and not c.raw] for f in grid.folds}
     ok = [f for f, ids in nets.items() if all(i in done for i in ids)]
-    return ok, [f"Fold {f}: {sum(i in done for i in ids)} of {len(ids)} networks trained; its variants are compared once all "
-                "have run (no interim look)." for f, ids in nets.items() if f not in ok] + ([''] if len(ok) < len(nets) else [])
+    only = _only_folds(out)
+    def line(f, ids):
+        head = f"Fold {f}: {sum(i in done for i in ids)} of {len(ids)} networks trained; "
+        if only and f not in only:
+            return head + (f"not compared: the latest command runs only fold {', '.join(map(str, only))} (--only-folds), "
+                           "so this fold's grid is set aside, not waiting.")
+        return head + "its variants are compared once all have run (no interim look)."
+    return ok, [line(f, ids) for f, ids in nets.items() if f not in ok] + ([''] if len(ok) < len(nets) else [])
 
 # %% ../nbs/11_study.ipynb #eb07d145
 def report(out, title:str='corepreg study', rewritten_at:str|None=None) -> str:
