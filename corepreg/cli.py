@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Literal
 
 from .core import Config, ConfigError, _owners, _parts, config_diff, get_device, save_json
-from .guard import FolderBusy, batch_line, check_outside, folder_lock, git_commit, record_invocation
-from .images import DataError
+from .guard import FolderBusy, batch_line, check_inputs, check_outside, folder_lock, git_commit, record_invocation
+from .images import DataError, image_digest
 from .datasets import DATA_SOURCES, DataConfig, add_colour_parser, add_fetch_parser, uwloci_folders
 from .models import MODEL_PRESETS, ModelConfig
 from .losses import SUPERVISION
@@ -235,10 +235,14 @@ def study_command(args) -> int:
               f"{grid.seeds} seed(s), folds {list(grid.folds)}, methods {list(grid.methods)}"
               f"{f', CoMIRs averaged over {grid.rotations} quarter turns' if grid.rotations > 1 else ''}; device {get_device()}, registering in {args.workers} process(es); output {out}", flush=True)
         before = _finished_cells(out)                   # what this invocation adds is recorded with it
+        # the images each invocation read, so that a grid run over sessions can show that every shard saw the same ones
+        d = grid.data
+        inputs = {k: image_digest(p) for k, p in (('a', d.folder_a), ('b', d.folder_b), ('test_a', d.test_folder_a), ('test_b', d.test_folder_b)) if p and Path(p).is_dir()}
+        check_inputs(out, inputs)
         entry = lambda finished: {'command': 'corepreg ' + ' '.join(args.argv), 'grid': grid.to_dict(), 'commit': commit,
                                   'seconds': round(time.time() - t0, 1), 'started': time.strftime('%Y-%m-%dT%H:%M:%S', time.localtime(t0)),
                                   'shard': args.shard, 'device': str(get_device()), 'finished': finished,
-                                  'cells_finished': sorted(_finished_cells(out) - before)}
+                                  'cells_finished': sorted(_finished_cells(out) - before), 'only_folds': list(args.only_folds or []), 'inputs': inputs}
         spec = args.shard.replace('/', '-of-') if args.shard else ''
         # a shard locks its own file and excludes a whole run; a whole run excludes every shard too
         with _lock(out, args, name=f'.corepreg.shard-{spec}.lock' if spec else '.corepreg.lock', others='.corepreg.lock' if spec else '.corepreg*.lock'):

@@ -4,11 +4,12 @@
 
 # %% auto #0
 __all__ = ['IMAGE_SUFFIXES', 'DataError', 'Pair', 'check_image', 'n_channels', 'to_unit', 'to_gray', 'read_native', 'as_float',
-           'read_image', 'ihc_pair', 'synthetic_pair', 'synthetic_pairs', 'heavy_tailed', 'normalise', 'folder_pairs',
-           'colour_notes', 'image_crops']
+           'read_image', 'ihc_pair', 'synthetic_pair', 'synthetic_pairs', 'image_digest', 'heavy_tailed', 'normalise',
+           'folder_pairs', 'colour_notes', 'image_crops']
 
 # %% ../nbs/02a_images.ipynb #4b9eef31
 import dataclasses
+import hashlib
 from pathlib import Path
 from typing import Sequence
 
@@ -182,6 +183,18 @@ def _image_files(folder:Path) -> dict[str, Path]:
         if p.stem in out: raise DataError(f"{out[p.stem]} and {p}: two images named {p.stem!r} in one folder; rename or move one")
         out[p.stem] = p
     return out
+
+# %% ../nbs/02a_images.ipynb #9727214e
+def image_digest(folder) -> dict:
+    """{'images': n, 'sha256': hex} of the images that a folder pair reads from `folder` (`_image_files`): one SHA-256 over their
+    names, dtypes, shapes and pixels in name order, so that two runs can show they read the same images. Pixels, not bytes:
+    the same image saved with another compression counts as the same; other files (e.g. an `alignment.csv`) do not count."""
+    h, files = hashlib.sha256(), _image_files(Path(folder))
+    for name, p in files.items():
+        img = np.ascontiguousarray(read_native(p, stack=True))
+        h.update(f'{name}\0{img.dtype.str}\0{img.shape}\0'.encode() + img.tobytes())
+    return {'images': len(files), 'sha256': h.hexdigest()}
+
 
 # %% ../nbs/02a_images.ipynb #d12c33f7
 def heavy_tailed(img:np.ndarray, ratio:float=0.8) -> bool:

@@ -8,8 +8,8 @@ __all__ = ['CRITIC_NAMES', 'RAW_METHODS', 'STUDY_PRESETS', 'AMP_CHOICES', 'REQUI
            'held_out_patches', 'run_cell', 'comir_correlations', 'comir_correlation', 'comir_figure', 'read_rows',
            'results_file', 'read_results', 'append_rows', 'open_study', 'failures_file', 'read_failures', 'eval_memory',
            'write_cell', 'run_study', 'paper_table', 'failure_lines', 'image_lines', 'all_records', 'write_comparisons',
-           'comparison_lines', 'paper_agreement', 'collapse_lines', 'study_figure', 'figure_lines', 'report_head',
-           'finished_folds', 'report']
+           'comparison_lines', 'paper_agreement', 'collapse_lines', 'study_figure', 'figure_lines', 'input_lines',
+           'report_head', 'finished_folds', 'report']
 
 # %% ../nbs/11_study.ipynb #1d914a36
 import dataclasses, io, json, math, os, re, time, warnings
@@ -611,26 +611,51 @@ def figure_lines(out, ds:str, methods, recs:pd.DataFrame) -> list[str]:
               f'and MDS maps of the CoMIRs]({name})', '']
     return L
 
+# %% ../nbs/11_study.ipynb #85b05d83
+def input_lines(cmd:dict) -> list[str]:
+    """Report lines on the images that the invocations read (each one's `inputs`: `image_digest` of --a, --b, --test-a, --test-b):
+    one line when all that recorded them agree; a warning naming the folders whose images differ (`check_inputs` refuses to go on in such a
+    folder, but shards merged from two machines can meet here), since then the cells are not one experiment."""
+    inv = [i for i in cmd.get('invocations', []) if i.get('inputs')]
+    if not inv: return []
+    seen: dict = {}
+    for i in inv:
+        for k, d in i['inputs'].items(): seen.setdefault(k, {}).setdefault(d['sha256'], []).append(i.get('started', '?'))
+    name = lambda k: '--' + k.replace('_', '-')
+    if (differ := {k: v for k, v in seen.items() if len(v) > 1}):
+        return ['**The invocations read different images**: ' + '; '.join(
+            f"{name(k)}: {len(v)} different sets ({', '.join(f'SHA-256 {h[:12]}… in the runs started {min(s)}–{max(s)}' for h, s in v.items())})"
+            for k, v in differ.items()) + '. Cells from different images are not one experiment.', '']
+    older = len(cmd.get('invocations', [])) - len(inv)
+    digest = {k: d for i in inv for k, d in i['inputs'].items()}
+    return ['Images read: ' + ', '.join(f"{name(k)} {d['images']} images (SHA-256 {d['sha256'][:12]}…)" for k, d in digest.items())
+            + (f"; the same in all {len(inv)} invocations that recorded them" if len(inv) > 1 else ", as its invocation recorded")
+            + (f" ({older} earlier ones predate this record)." if older else '.'), '']
+
+
 # %% ../nbs/11_study.ipynb #b639ea7d
 def report_head(out:Path, grid:dict, title:str, rewritten_at:str|None=None) -> list[str]:
-    "Report lines: the title, the grid, the success rule, the command and commit that ran it (and the one that wrote it again), the preset's purpose."
+    "Report lines: the title, the grid, the success rule, the command and commit that ran it, the images it read (and the one that wrote it again), the preset's purpose."
     cmd = json.loads((out/'command.json').read_text()) if (out/'command.json').exists() else {}
     L = [f'# {title}', '', f"Grid: datasets {grid['datasets']}, preset `{grid['preset']}`, critics {grid['critics']}, "
          f"supervision {grid['supervision']}, {grid['seeds']} seed(s), folds {grid['folds']}, methods {grid['methods']}"
          + (f"; each CoMIR the mean over {grid['rotations']} quarter turns of its patch (--rotations)." if grid.get('rotations', 1) > 1 else '.'),
          "Success = corner error ≤ 2 % of the patch width; rates pooled over levels 1–4 (mean ± std over seeds × folds).", '']
-    if cmd: L += [f"Command: `{cmd.get('command', '')}`; commit `{cmd.get('commit', '')}`.", '']
+    if cmd: L += [f"Command: `{cmd.get('command', '')}`; commit `{cmd.get('commit', '')}`.", ''] + input_lines(cmd)
     if rewritten_at is not None: L += [f"This report was written again from the folder's files by `corepreg report` at commit `{rewritten_at or 'unknown'}`.", '']
     if (purpose := getattr(STUDY_PRESETS.get(grid['preset']), 'purpose', '')): L += [f"**What this run is.** {purpose}", '']
     return L
 
 # %% ../nbs/11_study.ipynb #8a8a3b0e
 def _only_folds(out) -> list[int]:
-    "The folds that a study folder's latest invocation ran with `--only-folds` (none: it ran every fold), from its command.json."
+    """The folds that a study folder's latest invocation ran with `--only-folds` (none: it ran every fold), from its command.json:
+    its `only_folds` where it recorded them, else read from the command line (invocations before that record)."""
     p = Path(out)/'command.json'
-    cmd = json.loads(p.read_text()).get('command', '') if p.exists() else ''
-    m = re.search(r'--only-folds[ =](\S+)', cmd)
+    cmd = json.loads(p.read_text()) if p.exists() else {}
+    if 'only_folds' in cmd: return [int(f) for f in cmd['only_folds']]
+    m = re.search(r'--only-folds[ =](\S+)', cmd.get('command', ''))
     return [int(f) for f in m.group(1).split(',')] if m else []
+
 
 # %% ../nbs/11_study.ipynb #0613b33c
 def finished_folds(out, res:pd.DataFrame|None=None) -> tuple[list[int], list[str]]:

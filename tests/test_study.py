@@ -3,6 +3,7 @@ import errno, json, os, signal, subprocess, time
 from pathlib import Path
 from unittest import mock
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -81,6 +82,32 @@ def test_study_command_rejects_unknown_names(tmp_path):
         assert r.returncode != 0 and msg in r.stderr, (opt, r.stderr)
     r = run([CORE, 'study', '--data', 'folder', '--out', str(tmp_path)])
     assert r.returncode != 0 and '--data folder needs --a DIR and --b DIR' in r.stderr
+
+
+def test_a_folder_grid_goes_on_only_with_the_images_it_started_on(tmp_path):
+    """A study on folders records the pixels' digest of --a and --b in each invocation and says so in its report; rerun after
+    one pixel of one --b image changed, it refuses before any work and names the folder option, keeping every file."""
+    import tifffile
+    from skimage.transform import resize
+    from corepreg.images import image_digest
+    a, b, out = tmp_path/'A', tmp_path/'B', tmp_path/'study'
+    for d in (a, b): d.mkdir()
+    for k in range(4):
+        img = (resize(np.random.default_rng(k).random((24, 24)), (256, 256), order=3) * 255).astype(np.uint8)
+        tifffile.imwrite(a/f'c{k}.tif', img); tifffile.imwrite(b/f'c{k}.tif', 255 - img)
+    args = [CORE, 'study', '--data', 'folder', '--a', str(a), '--b', str(b), '--critics', 'mse', '--supervision', 'none',
+            '--methods', 'fftmi', '--steps', '2', '--folds', '1', '--out', str(out)]
+    r = run(args)
+    assert r.returncode == 0, r.stderr
+    inv = json.loads((out/'command.json').read_text())['invocations']
+    assert inv[0]['inputs'] == {'a': image_digest(a), 'b': image_digest(b)} and inv[0]['only_folds'] == []
+    assert (f"Images read: --a 4 images (SHA-256 {image_digest(a)['sha256'][:12]}…), --b 4 images"
+            in (out/'report.md').read_text())
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    img = tifffile.imread(b/'c2.tif'); img[5, 5] ^= 1; tifffile.imwrite(b/'c2.tif', img)
+    r = run(args)
+    assert r.returncode != 0 and f"{out}: --b now holds other images (4 images, SHA-256 {image_digest(b)['sha256'][:12]}" in r.stderr, r.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before       # nothing rewritten
 
 
 def test_kill_9_mid_study_then_resume(tmp_path):
