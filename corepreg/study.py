@@ -7,9 +7,9 @@ __all__ = ['CRITIC_NAMES', 'RAW_METHODS', 'STUDY_PRESETS', 'AMP_CHOICES', 'REQUI
            'StudyPreset', 'StudyGrid', 'Cell', 'cells', 'shard', 'cells_to_run', 'train_config', 'eval_set',
            'held_out_patches', 'run_cell', 'comir_correlations', 'comir_correlation', 'comir_figure', 'read_rows',
            'results_file', 'read_results', 'append_rows', 'open_study', 'failures_file', 'read_failures', 'eval_memory',
-           'write_cell', 'run_study', 'paper_table', 'failure_lines', 'image_lines', 'all_records', 'write_comparisons',
-           'comparison_lines', 'paper_agreement', 'collapse_lines', 'study_figure', 'figure_lines', 'input_lines',
-           'report_head', 'finished_folds', 'report']
+           'write_cell', 'training_precision', 'check_precision', 'run_study', 'paper_table', 'failure_lines',
+           'image_lines', 'all_records', 'write_comparisons', 'comparison_lines', 'paper_agreement', 'collapse_lines',
+           'study_figure', 'figure_lines', 'input_lines', 'precision_lines', 'report_head', 'finished_folds', 'report']
 
 # %% ../nbs/11_study.ipynb #1d914a36
 import dataclasses, io, json, math, os, re, time, warnings
@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
-from .core import Config, ConfigError, atomic_write, run_folder, save_json
-from .guard import check_memory, git_commit, repair_csv, write_failures
+from .core import Config, ConfigError, atomic_write, get_device, run_folder, save_json
+from .guard import check_memory, git_commit, read_json, repair_csv, write_failures
 from .images import DataError
 from .datasets import COLOUR_B_SOURCES, DATA_SOURCES, DataConfig, source_pairs
 from .data import grey_records, make_eval_set
@@ -28,7 +29,7 @@ from .evaluate import (cluster_bootstrap_ci, evaluate, failure_counts, paired_co
 from .register import METHODS
 from .losses import SUPERVISION
 from .critics import CRITICS
-from .train import TRAIN_PRESETS, TrainConfig, read_log, train
+from .train import TRAIN_PRESETS, TrainConfig, bf16_is_fast, read_log, train
 from .models import MODEL_PRESETS
 from .infer import Representer
 from .analysis import Features, collapse_summary, collect_features, effective_rank, mds_embedding, plot_mds, plot_spectra, singular_spectrum
@@ -234,7 +235,7 @@ def run_cell(grid:StudyGrid, cell:Cell, out, records:list, progress:bool=False, 
     leak = {p.name for p in source_pairs(cfg.data, 'train', seed=cfg.seed)} & {r.name for r in records}
     if leak: raise DataError(f"cell {cell.id}: the networks would train on evaluation images {sorted(leak)}")
     t0 = time.time()
-    train(cfg, out/'runs'/cell.id, progress=progress)
+    trained = train(cfg, out/'runs'/cell.id, progress=progress)
     log = read_log(out/'runs'/cell.id)
     train_seconds = float(sum(r['seconds'] for r in log)) or time.time() - t0
     rep = Representer(out/'runs'/cell.id, rotations=grid.rotations)
@@ -248,7 +249,8 @@ def run_cell(grid:StudyGrid, cell:Cell, out, records:list, progress:bool=False, 
     emb, stress = mds_embedding(patch_o.x, cfg.loss.critic)
     details = {**ranks, 'spectrum_bottleneck': singular_spectrum(dense_b.x).tolist(), 'mds': emb.tolist(), 'mds_stress': stress,
                'mds_modality': patch_o.modality.tolist(), 'mds_patch': patch_o.patch.tolist(), 'final_loss': log[-1]['total'],   # the log's: a resumed run trains no step
-               'collapse_patches': len(patches), 'collapse_cores': len({r.name for r in patches})}
+               'collapse_patches': len(patches), 'collapse_cores': len({r.name for r in patches}),
+               'precision': 'bfloat16' if trained['amp'] else 'float32'}   # as the trainer resolved it on this machine (`check_precision`)
     if cell.supervision == 'none':
         buf = io.BytesIO(); comir_figure(rep, records).savefig(buf, format='png', dpi=60)
         atomic_write(out/'cells'/f'{cell.id}.png', buf.getvalue())
@@ -372,6 +374,34 @@ def write_cell(grid:StudyGrid, cell:Cell, out:Path, records:list, mine:Path, sha
     if shard_spec: atomic_write(out/'results.csv', read_results(out).to_csv(index=False))
     return rows
 
+# %% ../nbs/11_study.ipynb #3b256e06
+def training_precision(grid:StudyGrid, device=None) -> str:
+    """The precision in which this machine trains the grid's cells, resolved as the trainer resolves `TrainConfig.amp`:
+    'bfloat16' under autocast (`--amp on`; `auto` where `bf16_is_fast`: AMX or AVX512-BF16), else 'float32'."""
+    device = torch.device(device or get_device())
+    trained = next((c for c in cells(grid) if not c.raw), None)
+    amp = train_config(grid, trained).amp if trained else False
+    amp = bf16_is_fast(device) if amp is None else amp and (device.type == 'cpu' or torch.cuda.is_bf16_supported())
+    return 'bfloat16' if amp else 'float32'
+
+
+# %% ../nbs/11_study.ipynb #90fca84f
+def check_precision(out, grid:StudyGrid, device=None):
+    """Refuse to train more cells into a study folder whose cells recorded another precision than this machine would train in
+    (`training_precision`): with `--amp auto`, a grid begun on a CPU with native bfloat16 and continued on one without would
+    compare networks trained in two precisions. Names the cells, the two precisions and what to do."""
+    out, here, seen = Path(out), training_precision(grid, device), {}
+    trained = next((c for c in cells(grid) if not c.raw), None)
+    auto = trained is not None and train_config(grid, trained).amp is None
+    for p in sorted((out/'cells').glob('*.json')):
+        if (prec := (read_json(p, 'cell details') or {}).get('precision')): seen.setdefault(prec, []).append(p.stem)
+    if (other := {k: v for k, v in seen.items() if k != here}):
+        k, v = next(iter(other.items()))
+        why = ' (--amp auto, and this CPU has neither AMX nor AVX512-BF16: `bf16_is_fast`)' if auto and here == 'float32' else ''
+        raise ConfigError(f"{out}: {len(v)} of its cells trained in {k} (e.g. {v[0]}), and this machine would train the rest in {here}{why}: "
+                          f"one comparison would mix two precisions. Run the grid on a machine that trains in {k}, or give another --out")
+
+
 # %% ../nbs/11_study.ipynb #4ec0e63e
 def run_study(grid:StudyGrid, out, shard_spec:str|None=None, progress:bool=True, log=print, workers:int=1, on_cell=None,
               only_folds=None) -> pd.DataFrame:
@@ -381,11 +411,12 @@ def run_study(grid:StudyGrid, out, shard_spec:str|None=None, progress:bool=True,
     todo_all = cells_to_run(grid, shard_spec, only_folds)
     check_memory(eval_memory(grid), f"the evaluation sets of {list(grid.datasets)} (--n-test {grid.n_test or STUDY_PRESETS[grid.preset].n_test}, --min-pairs {grid.min_pairs})")
     sets = {k: eval_set(grid, *k) for k in dict.fromkeys((c.dataset, c.fold) for c in todo_all)}   # bad data fails here, before any file
+    done = set(read_results(out).get('cell_id', ()))
+    todo = [c for c in todo_all if c.id not in done]
+    if any(not c.raw for c in todo): check_precision(out, grid)      # one precision per folder: refused before any file changes
     out = open_study(out, grid)
     mine = results_file(out, shard_spec)
-    done = set(read_results(out).get('cell_id', ()))
     failures = read_failures(out, shard_spec)
-    todo = [c for c in todo_all if c.id not in done]
     log(f"{len(todo_all)} cells{f' in shard {shard_spec}' if shard_spec else ''}: {len(todo_all) - len(todo)} done before, {len(todo)} to run")
     bar = tqdm(todo, desc='study', disable=not progress, dynamic_ncols=True)
     say = bar.write if progress else log
@@ -633,6 +664,19 @@ def input_lines(cmd:dict) -> list[str]:
             + (f" ({older} earlier ones predate this record)." if older else '.'), '']
 
 
+# %% ../nbs/11_study.ipynb #920ebf5a
+def precision_lines(out:Path) -> list[str]:
+    "The report's line on the precision that the cells trained in (`precision` in each cell's details, recorded since it was added)."
+    files = sorted((Path(out)/'cells').glob('*.json'))
+    seen = pd.Series([(read_json(p, 'cell details') or {}).get('precision') for p in files], dtype=object).dropna()
+    if seen.empty: return []
+    cells_ = lambda n: f"{n} cell{'s' if n != 1 else ''}"
+    counts, older = seen.value_counts(), len(files) - len(seen)
+    head = (f"Trained in {counts.index[0]}: {'all ' if len(seen) > 1 else ''}{cells_(len(seen))} that recorded it" if len(counts) == 1 else
+            "**Trained in two precisions**: " + ', '.join(f"{cells_(n)} in {k}" for k, n in counts.items()))
+    return [head + (f" ({cells_(older)} from before this record)." if older else '.'), '']
+
+
 # %% ../nbs/11_study.ipynb #b639ea7d
 def report_head(out:Path, grid:dict, title:str, rewritten_at:str|None=None) -> list[str]:
     "Report lines: the title, the grid, the success rule, the command and commit that ran it, the images it read (and the one that wrote it again), the preset's purpose."
@@ -688,7 +732,7 @@ def report(out, title:str='corepreg study', rewritten_at:str|None=None) -> str:
     ok, waiting = finished_folds(out, res)
     judged = recs[recs.fold.astype(int).isin(ok)] if len(recs) else recs     # compared where every network has run
     cmp = write_comparisons(out, recs=judged)
-    L = report_head(out, grid, title, rewritten_at) + waiting
+    L = report_head(out, grid, title, rewritten_at) + precision_lines(out) + waiting
     for ds in grid['datasets']:
         d = res[res.dataset == ds]
         if d.empty: continue
