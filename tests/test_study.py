@@ -71,6 +71,14 @@ def test_study_command_writes_results_and_report(tmp_path):
     assert r.returncode == 0 and '0 to run' in r.stdout
     r = run([CORE, 'study', *TINY[:-2], '--n-test', '2', '--out', str(tmp_path)])
     assert r.returncode != 0 and 'holds the results of a different grid (n_test: 1 there, 2 now)' in r.stderr
+    # tools/replay_raw.py registers the raw baselines again: the same images agree pair by pair; a changed record is found
+    replay = [str(VENV_BIN/'python'), 'tools/replay_raw.py', str(tmp_path), '--methods', 'fftmi,mi']
+    r = run(replay)
+    assert r.returncode == 0 and r.stdout.count(': agrees') == 2, r.stdout + r.stderr
+    raw = tmp_path/'records'/'synthetic-f1-raw.csv'
+    rec = pd.read_csv(raw); rec.loc[rec.method == 'fftmi', 'error'] += 1e-6; rec.to_csv(raw, index=False)
+    r = run(replay)
+    assert r.returncode == 1 and 'fftmi' in r.stdout and 'DIFFERS' in r.stdout, r.stdout + r.stderr
 
 
 def test_study_command_rejects_unknown_names(tmp_path):
