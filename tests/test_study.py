@@ -238,3 +238,23 @@ def test_ctrl_c_or_kill_mid_study_is_recorded_in_command_json(tmp_path, sig, cod
     assert rec['invocations'][0]['cells_finished'] == ['synthetic-f1-raw']
     assert rec['commit'] and rec['seconds'] > 0 and rec['command'].startswith('corepreg study')
     assert list(pd.read_csv(tmp_path/'results.csv').cell_id.unique()) == ['synthetic-f1-raw']   # the finished cell is kept
+
+
+def test_continue_grid_starts_every_shard_of_the_latest_command_or_says_why_not(project_copy):
+    "tools/continue_grid.py: each shard of the committed command, once; refused where an input folder is missing or the precision differs."
+    res = project_copy/'results'/'g'; res.mkdir(parents=True); (project_copy/'runs').mkdir()
+    (res/'grid.json').write_text(StudyGrid(datasets=('synthetic',), critics=('mse',), supervision=('none',)).to_json())
+    cmd = 'corepreg study --data folder --a A --b runs/B --critics mse --shard 1/3 --out runs/g'
+    (res/'command.json').write_text(json.dumps({'command': cmd}))
+    tool = [str(VENV_BIN/'python'), 'tools/continue_grid.py', 'g', '--dry-run']
+    (project_copy/'A').mkdir()
+    r = run(tool, cwd=project_copy)
+    assert r.returncode == 1 and 'input folder(s) are missing: --b runs/B' in r.stderr and 'NOTE.md' in r.stderr, r.stderr
+    (project_copy/'runs'/'B').mkdir()
+    r = run(tool + ['--precision', 'bfloat16'], cwd=project_copy)       # the quick preset trains in float32 everywhere
+    assert r.returncode == 1 and 'this machine would train in float32, not bfloat16' in r.stderr, r.stderr
+    r = run(tool + ['--precision', 'float32'], cwd=project_copy)
+    assert r.returncode == 0, r.stderr
+    starts = [l for l in r.stdout.splitlines() if l.startswith('would start: ')]
+    assert [l.split('--shard ')[1].split()[0] for l in starts] == ['1/3', '2/3', '3/3'] and all('--out runs/g >> runs/g-shard' in l for l in starts)
+    assert not (project_copy/'runs'/'g').exists()                          # a dry run copies and starts nothing
