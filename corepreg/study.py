@@ -7,9 +7,10 @@ __all__ = ['CRITIC_NAMES', 'RAW_METHODS', 'STUDY_PRESETS', 'AMP_CHOICES', 'REQUI
            'StudyPreset', 'StudyGrid', 'Cell', 'cells', 'shard', 'cells_to_run', 'train_config', 'eval_set',
            'held_out_patches', 'run_cell', 'comir_correlations', 'comir_correlation', 'comir_figure', 'read_rows',
            'results_file', 'read_results', 'append_rows', 'open_study', 'failures_file', 'read_failures', 'eval_memory',
-           'write_cell', 'training_precision', 'check_precision', 'run_study', 'paper_table', 'failure_lines',
-           'image_lines', 'all_records', 'write_comparisons', 'comparison_lines', 'paper_agreement', 'collapse_lines',
-           'study_figure', 'figure_lines', 'input_lines', 'precision_lines', 'report_head', 'finished_folds', 'report']
+           'write_cell', 'training_precision', 'cell_precisions', 'check_precision', 'run_study', 'paper_table',
+           'failure_lines', 'image_lines', 'all_records', 'write_comparisons', 'comparison_lines', 'paper_agreement',
+           'collapse_lines', 'study_figure', 'figure_lines', 'input_lines', 'precision_lines', 'report_head',
+           'finished_folds', 'report']
 
 # %% ../nbs/11_study.ipynb #1d914a36
 import dataclasses, io, json, math, os, re, time, warnings
@@ -17,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from .core import Config, ConfigError, atomic_write, get_device, run_folder, save_json
 from .guard import check_memory, git_commit, read_json, repair_csv, write_failures
@@ -29,7 +29,7 @@ from .evaluate import (cluster_bootstrap_ci, evaluate, failure_counts, paired_co
 from .register import METHODS
 from .losses import SUPERVISION
 from .critics import CRITICS
-from .train import TRAIN_PRESETS, TrainConfig, bf16_is_fast, read_log, train
+from .train import TRAIN_PRESETS, TrainConfig, read_log, resolve_amp, train
 from .models import MODEL_PRESETS
 from .infer import Representer
 from .analysis import Features, collapse_summary, collect_features, effective_rank, mds_embedding, plot_mds, plot_spectra, singular_spectrum
@@ -374,15 +374,24 @@ def write_cell(grid:StudyGrid, cell:Cell, out:Path, records:list, mine:Path, sha
     if shard_spec: atomic_write(out/'results.csv', read_results(out).to_csv(index=False))
     return rows
 
+# %% ../nbs/11_study.ipynb #0ac380f9
+def _cell_amp(grid:StudyGrid) -> bool|None:
+    "The `TrainConfig.amp` of the grid's trained cells (all share it; False for a grid of raw baselines only)."
+    trained = next((c for c in cells(grid) if not c.raw), None)
+    return train_config(grid, trained).amp if trained else False
+
+
 # %% ../nbs/11_study.ipynb #3b256e06
 def training_precision(grid:StudyGrid, device=None) -> str:
-    """The precision in which this machine trains the grid's cells, resolved as the trainer resolves `TrainConfig.amp`:
+    """The precision in which this machine trains the grid's cells, as the trainer resolves `TrainConfig.amp` (`resolve_amp`):
     'bfloat16' under autocast (`--amp on`; `auto` where `bf16_is_fast`: AMX or AVX512-BF16), else 'float32'."""
-    device = torch.device(device or get_device())
-    trained = next((c for c in cells(grid) if not c.raw), None)
-    amp = train_config(grid, trained).amp if trained else False
-    amp = bf16_is_fast(device) if amp is None else amp and (device.type == 'cpu' or torch.cuda.is_bf16_supported())
-    return 'bfloat16' if amp else 'float32'
+    return 'bfloat16' if resolve_amp(_cell_amp(grid), device or get_device()) else 'float32'
+
+
+# %% ../nbs/11_study.ipynb #a4f9f57b
+def cell_precisions(out) -> dict[str, str|None]:
+    "{cell id: the precision its details recorded} for every trained cell of a study folder (None: from before that record)."
+    return {p.stem: (read_json(p, 'cell details') or {}).get('precision') for p in sorted((Path(out)/'cells').glob('*.json'))}
 
 
 # %% ../nbs/11_study.ipynb #90fca84f
@@ -390,14 +399,12 @@ def check_precision(out, grid:StudyGrid, device=None):
     """Refuse to train more cells into a study folder whose cells recorded another precision than this machine would train in
     (`training_precision`): with `--amp auto`, a grid begun on a CPU with native bfloat16 and continued on one without would
     compare networks trained in two precisions. Names the cells, the two precisions and what to do."""
-    out, here, seen = Path(out), training_precision(grid, device), {}
-    trained = next((c for c in cells(grid) if not c.raw), None)
-    auto = trained is not None and train_config(grid, trained).amp is None
-    for p in sorted((out/'cells').glob('*.json')):
-        if (prec := (read_json(p, 'cell details') or {}).get('precision')): seen.setdefault(prec, []).append(p.stem)
+    here, seen = training_precision(grid, device), {}
+    for cell, prec in cell_precisions(out).items():
+        if prec: seen.setdefault(prec, []).append(cell)
     if (other := {k: v for k, v in seen.items() if k != here}):
         k, v = next(iter(other.items()))
-        why = ' (--amp auto, and this CPU has neither AMX nor AVX512-BF16: `bf16_is_fast`)' if auto and here == 'float32' else ''
+        why = ' (--amp auto, and this CPU has neither AMX nor AVX512-BF16: `bf16_is_fast`)' if _cell_amp(grid) is None and here == 'float32' else ''
         raise ConfigError(f"{out}: {len(v)} of its cells trained in {k} (e.g. {v[0]}), and this machine would train the rest in {here}{why}: "
                           f"one comparison would mix two precisions. Run the grid on a machine that trains in {k}, or give another --out")
 
@@ -667,11 +674,11 @@ def input_lines(cmd:dict) -> list[str]:
 # %% ../nbs/11_study.ipynb #920ebf5a
 def precision_lines(out:Path) -> list[str]:
     "The report's line on the precision that the cells trained in (`precision` in each cell's details, recorded since it was added)."
-    files = sorted((Path(out)/'cells').glob('*.json'))
-    seen = pd.Series([(read_json(p, 'cell details') or {}).get('precision') for p in files], dtype=object).dropna()
+    recorded = cell_precisions(out)
+    seen = pd.Series(list(recorded.values()), dtype=object).dropna()
     if seen.empty: return []
     cells_ = lambda n: f"{n} cell{'s' if n != 1 else ''}"
-    counts, older = seen.value_counts(), len(files) - len(seen)
+    counts, older = seen.value_counts(), len(recorded) - len(seen)
     head = (f"Trained in {counts.index[0]}: {'all ' if len(seen) > 1 else ''}{cells_(len(seen))} that recorded it" if len(counts) == 1 else
             "**Trained in two precisions**: " + ', '.join(f"{cells_(n)} in {k}" for k, n in counts.items()))
     return [head + (f" ({cells_(older)} from before this record)." if older else '.'), '']

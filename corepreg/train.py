@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'CHECKPOINT', 'PREVIOUS', 'OptimConfig', 'TrainConfig', 'CheckpointError', 'TrainingError',
            'set_aside', 'save_checkpoint', 'load_checkpoint', 'latest_checkpoint', 'build_models', 'load_run',
-           'cpu_flags', 'bf16_is_fast', 'keep_freed_memory', 'PairThreads', 'pair_threads_wanted', 'read_log',
-           'make_optimiser', 'lr_at', 'validation_patches', 'validate', 'Run', 'restore', 'train_memory', 'setup',
-           'train_step', 'log_step', 'save_run', 'train', 'resume']
+           'cpu_flags', 'bf16_is_fast', 'resolve_amp', 'keep_freed_memory', 'PairThreads', 'pair_threads_wanted',
+           'read_log', 'make_optimiser', 'lr_at', 'validation_patches', 'validate', 'Run', 'restore', 'train_memory',
+           'setup', 'train_step', 'log_step', 'save_run', 'train', 'resume']
 
 # %% ../nbs/06_train.ipynb #31d54b91
 import dataclasses, json, math, os, sys, time, warnings
@@ -203,6 +203,15 @@ def bf16_is_fast(device) -> bool:
         return amx or 'avx512_bf16' in cpu_flags()
     return False
 
+# %% ../nbs/06_train.ipynb #047ae09c
+def resolve_amp(amp:bool|None, device) -> bool:
+    """Whether training on `device` runs under bfloat16 autocast for `TrainConfig.amp`: `None` where `bf16_is_fast`; `True`
+    where the device has bfloat16 (every CPU, a GPU that supports it); `False` never. The trainer and the study's
+    `training_precision` both ask here."""
+    device = torch.device(device)
+    if amp is None: return bf16_is_fast(device)
+    return bool(amp) and (device.type == 'cpu' or torch.cuda.is_bf16_supported())
+
 # %% ../nbs/06_train.ipynb #3391c381
 def keep_freed_memory(keep:bool=True) -> bool:
     """Make glibc keep freed memory for reuse (no `mmap` for large blocks, no trimming of the heap): CPU training steps then
@@ -378,8 +387,7 @@ def _wrap(run:Run) -> Run:
     `bf16_is_fast`), in DDP when several processes train, compiled (`torch.compile`) if `cfg.compile`, and on two threads at
     once where `pair_threads_wanted`."""
     cfg, device = run.cfg, run.device
-    if cfg.amp is None: amp = bf16_is_fast(device)
-    else: amp = cfg.amp and (device.type == 'cpu' or torch.cuda.is_bf16_supported())
+    amp = resolve_amp(cfg.amp, device)
     if cfg.amp and not amp: warnings.warn("bfloat16 is not supported on this GPU; training in float32")
     if cfg.amp is None and amp and run.main:
         print(f'{run.run_dir}: training under bfloat16 autocast, faster on this {device.type} (--no-amp for float32)', flush=True)

@@ -11,7 +11,7 @@ writes into the folder, or when this machine would train in another precision th
 landed before each cell recorded its precision: `corepreg.study.check_precision` covers the rest).
 Then `python tools/continue_grid.py NAME --status` prints each shard's last line.
 """
-import argparse, json, os, re, shlex, shutil, subprocess, sys
+import argparse, json, os, shlex, shutil, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,8 +51,9 @@ def main(argv=None) -> int:
                if option(shards[0], o) and not (ROOT/option(shards[0], o)).is_dir()]
     if missing: raise SystemExit(f"{a.name}: the command's input folder(s) are missing: {'; '.join(missing)} "
                                  f"(see {res/'NOTE.md'} for the command that makes them)")
-    busy = subprocess.run(['pgrep', '-f', f'corepreg study .*--out runs/{re.escape(a.name)}( |$)'], capture_output=True, text=True).stdout.split()
-    if busy: raise SystemExit(f"{a.name}: a study already writes into runs/{a.name} (process {', '.join(busy)})")
+    from corepreg.guard import lock_holders
+    if (busy := lock_holders(run)):                    # the study's own locks: a shard still running holds one
+        raise SystemExit(f"{a.name}: a study already writes into runs/{a.name} (process {', '.join(str(h.get('pid', '?')) for h in busy)})")
     if a.precision:
         from corepreg.study import StudyGrid, training_precision
         here = training_precision(StudyGrid.from_json((run if (run/'grid.json').exists() else res)/'grid.json'))
